@@ -1,0 +1,27 @@
+public import struct Foundation.UUID
+
+/// A typed identifier: an `Identifier<Account>` cannot be passed where an `Identifier<Connection>`
+/// is expected. The raw value is an opaque string (a lower-case UUID for ids BankSync mints).
+public struct Identifier<Entity>: Hashable, Sendable, Codable, CustomStringConvertible, RawRepresentable,
+    ExpressibleByStringLiteral
+{
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    /// A new random identifier.
+    public static func generate() -> Identifier { Identifier(UUID().uuidString.lowercased()) }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

@@ -1,0 +1,238 @@
+public import Logging
+public import SQLKit
+public import ServiceLifecycle
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLiteKit
+import SQLiteNIO
+
+/// An open database: one SQLite connection (embedded mode) or a PostgreSQL connection pool
+/// (distributed mode), behind one API.
+///
+/// Use ``withDatabase(_:logger:_:)`` for a scoped lifetime (CLI commands, tests), or open it with
+/// ``open(_:logger:)`` and run it as a `Service` in the process's `ServiceGroup`: for PostgreSQL
+/// ``run()`` drives the pool; for SQLite it holds the file open until shutdown.
+///
+/// Every statement runs through ``withSession(_:)`` or ``transaction(_:)``. In embedded mode those
+/// take an ``AsyncLock`` so a transaction's statements are contiguous on the single connection.
+public final class Database: Service, Sendable {
+    /// Which engine this is; the only switch on engine outside ``DatabaseEngine``.
+    public let engine: DatabaseEngine
+    /// The URL it was opened from (password redacted in `description`).
+    public let url: DatabaseURL
+    let logger: Logger
+    private let backend: Backend
+
+    private enum Backend: Sendable {
+        case sqlite(SQLiteConnection, AsyncLock)
+        case postgres(PostgresClient)
+    }
+
+    private init(url: DatabaseURL, backend: Backend, logger: Logger) {
+        self.url = url
+        self.engine = url.engine
+        self.backend = backend
+        self.logger = logger
+    }
+
+    /// Opens the database and checks that it answers.
+    ///
+    /// SQLite: opens (creating) the file in WAL mode with a 5 s busy timeout and foreign keys on,
+    /// and reads its header, so a file that is not a database fails here, not on first use.
+    /// PostgreSQL: makes and closes one connection, so a wrong host or password fails here with
+    /// the server's reason.
+    /// - Throws: ``StoreError`` (`.cannotOpen`, `.corrupt`, `.busy`, `.unreachable`).
+    public static func open(_ url: DatabaseURL, logger: Logger) async throws(StoreError) -> Database {
+        switch url {
+        case .sqlite(let path):
+            return try await openSQLite(storage: .file(path: path), url: url, logger: logger)
+        case .sqliteMemory:
+            return try await openSQLite(storage: .memory, url: url, logger: logger)
+        case .postgres(let location):
+            return try await openPostgres(location, url: url, logger: logger)
+        }
+    }
+
+    /// Opens the database, runs `body` with it, and closes it whatever happens.
+    public static func withDatabase<T: Sendable>(
+        _ url: DatabaseURL, logger: Logger, _ body: (Database) async throws -> T
+    ) async throws -> T {
+        let database = try await open(url, logger: logger)
+        switch database.backend {
+        case .sqlite(let connection, _):
+            do {
+                let result = try await body(database)
+                try? await connection.close()
+                return result
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        case .postgres(let client):
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                return try await body(database)
+            }
+        }
+    }
+
+    /// Runs the connection pool (PostgreSQL) or holds the file open (SQLite) until graceful
+    /// shutdown or cancellation.
+    public func run() async throws {
+        switch backend {
+        case .postgres(let client):
+            await cancelWhenGracefulShutdown { await client.run() }
+        case .sqlite(let connection, _):
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .seconds(Int64.max / 2))
+            }
+            try? await connection.close()
+        }
+    }
+
+    /// Runs `body` with a database handle; statements in it may interleave with other sessions'.
+    public func withSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        do {
+            switch backend {
+            case .sqlite(let connection, let lock):
+                return try await lock.withLock { try await body(connection.sql()) }
+            case .postgres(let client):
+                return try await client.withConnection { connection in
+                    try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+                }
+            }
+        } catch {
+            throw Database.classify(error)
+        }
+    }
+
+    /// Runs `body` in one database transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withSession { db in
+            try await db.raw(SQLQueryString(engine.beginTransaction)).run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    /// Checks the database answers a trivial query (for readiness probes).
+    public func ping() async throws {
+        try await withSession { db in _ = try await db.raw("SELECT 1 AS one").all() }
+    }
+
+    // MARK: - Opening
+
+    private static func openSQLite(
+        storage: SQLiteConnection.Storage, url: DatabaseURL, logger: Logger
+    ) async throws(StoreError) -> Database {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+        } catch {
+            throw StoreError(.cannotOpen, "cannot open SQLite database \(url): \(sqliteReason(error))", underlying: error)
+        }
+        do {
+            let db = connection.sql()
+            // busy_timeout first: the WAL switch itself needs the lock another process may hold.
+            try await db.raw("PRAGMA busy_timeout = 5000").run()
+            if case .file = storage {
+                try await db.raw("PRAGMA journal_mode = WAL").run()
+            }
+            try await db.raw("PRAGMA foreign_keys = ON").run()
+            try await db.raw("PRAGMA synchronous = NORMAL").run()
+            // Reads the schema page: a file that is not an SQLite database fails here.
+            _ = try await db.raw("SELECT count(*) AS n FROM sqlite_master").all()
+        } catch {
+            try? await connection.close()
+            let classified = classify(error)
+            throw StoreError(classified.kind, "cannot use SQLite database \(url): \(classified.message)", underlying: error)
+        }
+        return Database(url: url, backend: .sqlite(connection, AsyncLock()), logger: logger)
+    }
+
+    private static func openPostgres(
+        _ location: DatabaseURL.PostgresLocation, url: DatabaseURL, logger: Logger
+    ) async throws(StoreError) -> Database {
+        // Probe with a single connection first: the pool would retry a bad host forever.
+        do {
+            let tls: PostgresConnection.Configuration.TLS
+            switch location.tlsMode {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            var config = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.username,
+                password: location.password, database: location.database, tls: tls)
+            config.options.connectTimeout = .seconds(10)
+            let probe = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            try await probe.close()
+        } catch {
+            throw StoreError(
+                .unreachable, "cannot connect to PostgreSQL at \(url): \(postgresReason(error))", underlying: error)
+        }
+        let tls: PostgresClient.Configuration.TLS
+        switch location.tlsMode {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var config = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username,
+            password: location.password, database: location.database, tls: tls)
+        config.options.maximumConnections = 16
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        return Database(url: url, backend: .postgres(client), logger: logger)
+    }
+
+    // MARK: - Errors
+
+    /// Maps a driver error to a ``StoreError`` whose message names the cause.
+    static func classify(_ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? SQLiteError {
+            switch error.reason {
+            case .busy, .busyTimeout, .locked, .busyInRecovery, .busyInSnapshot:
+                return StoreError(.busy, "the SQLite database is locked by another process (waited 5 s): \(error.message)", underlying: error)
+            case .corrupt, .notADatabase, .corruptIndex, .corruptSequenceSchema, .corruptVirtualTable:
+                return StoreError(.corrupt, "the SQLite file is not a database or is damaged: \(error.message)", underlying: error)
+            case .cantOpen, .permission, .readOnly, .readonlyDirectory, .readonlyCantLock:
+                return StoreError(.cannotOpen, "the SQLite file cannot be opened for writing: \(error.message)", underlying: error)
+            default:
+                return StoreError(.query, "SQLite error: \(error.message)", underlying: error)
+            }
+        }
+        if let error = error as? PSQLError {
+            return StoreError(.query, "PostgreSQL error: \(postgresReason(error))", underlying: error)
+        }
+        return StoreError(.query, "database error: \(error)", underlying: error)
+    }
+
+    private static func sqliteReason(_ error: any Error) -> String {
+        (error as? SQLiteError)?.message ?? "\(error)"
+    }
+
+    /// The server's message or the connection failure, without the query text or binds.
+    static func postgresReason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else {
+            if let io = error as? IOError { return io.description }
+            return "\(error)"
+        }
+        if let message = error.serverInfo?[.message] {
+            let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            return message + code
+        }
+        if let underlying = error.underlying { return "\(underlying)" }
+        return "\(error.code)"
+    }
+}

@@ -1,0 +1,138 @@
+public import BankSyncCore
+public import Foundation
+import SQLKit
+
+/// Accounts, their current balances and their daily balance history.
+public struct AccountRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    static let columns = [
+        "id", "connection_id", "user_id", "provider_account_id", "name", "official_name", "mask", "type", "subtype",
+        "status", "currency", "created_at", "updated_at",
+    ]
+    static let conflict = """
+        ON CONFLICT (connection_id, provider_account_id) DO UPDATE SET name = excluded.name,
+        official_name = excluded.official_name, mask = excluded.mask, type = excluded.type, subtype = excluded.subtype,
+        status = excluded.status, currency = excluded.currency, updated_at = excluded.updated_at
+        """
+
+    /// Inserts or updates accounts by (connection, provider account id), in one transaction.
+    /// - Returns: the stored id of each account, keyed by provider account id (an existing
+    ///   account keeps its id).
+    @discardableResult
+    public func upsert(_ accounts: [Account]) async throws -> [String: Identifier<Account>] {
+        guard !accounts.isEmpty else { return [:] }
+        let size = BatchUpsert.batchSize(columns: Self.columns.count, engine: database.engine)
+        return try await database.transaction { db in
+            var ids: [String: Identifier<Account>] = [:]
+            for start in stride(from: 0, to: accounts.count, by: size) {
+                let rows: [[any Encodable & Sendable]] = accounts[start..<min(start + size, accounts.count)].map { a in
+                    [
+                        a.id.rawValue, a.connectionID.rawValue, a.userID.rawValue, a.providerAccountID, a.name,
+                        a.officialName, a.mask, a.type.rawValue, a.subtype, a.status.rawValue, a.currency.code,
+                        a.createdAt.millisecondsSince1970, a.updatedAt.millisecondsSince1970,
+                    ]
+                }
+                let statement = BatchUpsert(
+                    table: "accounts", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
+                    returning: "id, provider_account_id")
+                for row in try await db.execute(sql: statement) {
+                    ids[try row.text("provider_account_id")] = try row.identifier("id")
+                }
+            }
+            return ids
+        }
+    }
+
+    /// The account with `id`, or nil.
+    public func get(_ id: Identifier<Account>) async throws -> Account? {
+        try await database.withSession { db in
+            try await db.raw("SELECT * FROM accounts WHERE id = \(bind: id.rawValue)").first().map(Self.decode)
+        }
+    }
+
+    /// The accounts of a connection, by name.
+    public func list(connectionID: Identifier<Connection>) async throws -> [Account] {
+        try await database.withSession { db in
+            try await db.raw("SELECT * FROM accounts WHERE connection_id = \(bind: connectionID.rawValue) ORDER BY name, id")
+                .all().map(Self.decode)
+        }
+    }
+
+    /// Records the latest balance and that day's history point, in one transaction.
+    ///
+    /// An older reading (by `asOf`) never overwrites a newer one; within a day the latest wins.
+    public func recordBalance(_ balance: Balance) async throws {
+        let date = CalendarDate(balance.asOf).description
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                INSERT INTO balances (account_id, currency, current_minor, available_minor, limit_minor, as_of)
+                VALUES (\(bind: balance.accountID.rawValue), \(bind: balance.current.currency.code),
+                    \(bind: balance.current.minorUnits), \(bind: balance.available?.minorUnits),
+                    \(bind: balance.limit?.minorUnits), \(bind: balance.asOf.millisecondsSince1970))
+                ON CONFLICT (account_id) DO UPDATE SET currency = excluded.currency,
+                    current_minor = excluded.current_minor, available_minor = excluded.available_minor,
+                    limit_minor = excluded.limit_minor, as_of = excluded.as_of
+                WHERE excluded.as_of >= balances.as_of
+                """
+            ).run()
+            try await db.raw(
+                """
+                INSERT INTO balance_history (account_id, date, currency, current_minor, available_minor)
+                VALUES (\(bind: balance.accountID.rawValue), \(bind: date), \(bind: balance.current.currency.code),
+                    \(bind: balance.current.minorUnits), \(bind: balance.available?.minorUnits))
+                ON CONFLICT (account_id, date) DO UPDATE SET currency = excluded.currency,
+                    current_minor = excluded.current_minor, available_minor = excluded.available_minor
+                """
+            ).run()
+        }
+    }
+
+    /// The latest balance of an account, or nil if none was recorded.
+    public func balance(accountID: Identifier<Account>) async throws -> Balance? {
+        try await database.withSession { db in
+            guard let row = try await db.raw("SELECT * FROM balances WHERE account_id = \(bind: accountID.rawValue)").first()
+            else { return nil }
+            let currency = try row.currency("currency")
+            return Balance(
+                accountID: accountID, current: Money(minorUnits: try row.int64("current_minor"), currency: currency),
+                available: try row.optionalInt64("available_minor").map { Money(minorUnits: $0, currency: currency) },
+                limit: try row.optionalInt64("limit_minor").map { Money(minorUnits: $0, currency: currency) },
+                asOf: try row.instant("as_of"))
+        }
+    }
+
+    /// Daily balances of an account between two dates inclusive, oldest first.
+    public func balanceHistory(accountID: Identifier<Account>, from: CalendarDate, to: CalendarDate) async throws
+        -> [BalanceSnapshot]
+    {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT * FROM balance_history WHERE account_id = \(bind: accountID.rawValue)
+                AND date >= \(bind: from.description) AND date <= \(bind: to.description) ORDER BY date
+                """
+            ).all().map { row in
+                let currency = try row.currency("currency")
+                return BalanceSnapshot(
+                    accountID: accountID, date: try row.calendarDate("date"),
+                    current: Money(minorUnits: try row.int64("current_minor"), currency: currency),
+                    available: try row.optionalInt64("available_minor").map { Money(minorUnits: $0, currency: currency) })
+            }
+        }
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Account {
+        Account(
+            id: try row.identifier("id"), connectionID: try row.identifier("connection_id"),
+            userID: try row.identifier("user_id"), providerAccountID: try row.text("provider_account_id"),
+            name: try row.text("name"), officialName: try row.optionalText("official_name"),
+            mask: try row.optionalText("mask"), type: try row.enumValue("type", as: AccountType.self),
+            subtype: try row.optionalText("subtype"), status: try row.enumValue("status", as: AccountStatus.self),
+            currency: try row.currency("currency"), createdAt: try row.instant("created_at"),
+            updatedAt: try row.instant("updated_at"))
+    }
+}

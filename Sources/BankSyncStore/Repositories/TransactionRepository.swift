@@ -1,0 +1,163 @@
+public import BankSyncCore
+public import Foundation
+import SQLKit
+
+/// Transactions, written in batches and read as a user's feed.
+public struct TransactionRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// The columns the upsert writes, in order (the benchmark's raw baselines write the same).
+    public static let columns = [
+        "id", "account_id", "user_id", "provider_transaction_id", "status", "amount_minor", "currency", "date",
+        "authorized_date", "description", "merchant_name", "counterparty", "provider_category", "category",
+        "category_confidence", "category_source", "pending_transaction_id", "removed_at", "processed_at",
+        "categorized_at", "created_at", "updated_at",
+    ]
+
+    /// What a re-sync may change. The row keeps its id and `created_at`; a category chosen by the
+    /// user is never replaced by an automatic one, and a missing incoming category keeps the old.
+    static let conflict = """
+        ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET status = excluded.status,
+        amount_minor = excluded.amount_minor, currency = excluded.currency, date = excluded.date,
+        authorized_date = excluded.authorized_date, description = excluded.description,
+        merchant_name = excluded.merchant_name, counterparty = excluded.counterparty,
+        provider_category = excluded.provider_category, pending_transaction_id = excluded.pending_transaction_id,
+        removed_at = excluded.removed_at, processed_at = excluded.processed_at, updated_at = excluded.updated_at,
+        category = CASE WHEN \(keepCategory) THEN transactions.category ELSE excluded.category END,
+        category_confidence = CASE WHEN \(keepCategory) THEN transactions.category_confidence ELSE excluded.category_confidence END,
+        category_source = CASE WHEN \(keepCategory) THEN transactions.category_source ELSE excluded.category_source END,
+        categorized_at = CASE WHEN \(keepCategory) THEN transactions.categorized_at ELSE excluded.categorized_at END
+        """
+    private static let keepCategory =
+        "(excluded.category IS NULL OR transactions.category_source = 'user')"
+
+    /// Inserts or updates transactions by (account, provider transaction id): one multi-row
+    /// statement per batch of up to 1,000, all batches in one database transaction.
+    ///
+    /// When the input names the same (account, provider id) twice, the last one wins (a single
+    /// statement may not touch a row twice).
+    /// - Returns: the stored id of every row, keyed by (account id, provider transaction id);
+    ///   an existing row keeps its id.
+    @discardableResult
+    public func upsert(_ transactions: [Transaction]) async throws -> [TransactionKey: Identifier<Transaction>] {
+        guard !transactions.isEmpty else { return [:] }
+        var position: [TransactionKey: Int] = [:]
+        var unique: [Transaction] = []
+        unique.reserveCapacity(transactions.count)
+        for transaction in transactions {
+            let key = TransactionKey(accountID: transaction.accountID, providerTransactionID: transaction.providerTransactionID)
+            if let index = position[key] {
+                unique[index] = transaction
+            } else {
+                position[key] = unique.count
+                unique.append(transaction)
+            }
+        }
+        let size = BatchUpsert.batchSize(columns: Self.columns.count, engine: database.engine)
+        return try await database.transaction { db in
+            var ids: [TransactionKey: Identifier<Transaction>] = [:]
+            ids.reserveCapacity(unique.count)
+            for start in stride(from: 0, to: unique.count, by: size) {
+                let rows = unique[start..<min(start + size, unique.count)].map(Self.encode)
+                let statement = BatchUpsert(
+                    table: "transactions", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
+                    returning: "id, account_id, provider_transaction_id")
+                for row in try await db.execute(sql: statement) {
+                    let key = TransactionKey(
+                        accountID: try row.identifier("account_id"),
+                        providerTransactionID: try row.text("provider_transaction_id"))
+                    ids[key] = try row.identifier("id")
+                }
+            }
+            return ids
+        }
+    }
+
+    /// The transaction with `id`, or nil.
+    public func get(_ id: Identifier<Transaction>) async throws -> Transaction? {
+        try await database.withSession { db in
+            try await db.raw("SELECT * FROM transactions WHERE id = \(bind: id.rawValue)").first().map(Self.decode)
+        }
+    }
+
+    /// The transaction an account has under a provider id, or nil.
+    public func find(accountID: Identifier<Account>, providerTransactionID: String) async throws -> Transaction? {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT * FROM transactions WHERE account_id = \(bind: accountID.rawValue)
+                AND provider_transaction_id = \(bind: providerTransactionID)
+                """
+            ).first().map(Self.decode)
+        }
+    }
+
+    /// A user's transactions, newest first, optionally between two dates (inclusive).
+    /// Removed transactions are left out unless `includeRemoved`. Served by `transactions_user_date`.
+    public func list(
+        userID: Identifier<User>, from: CalendarDate? = nil, to: CalendarDate? = nil, includeRemoved: Bool = false,
+        limit: Int = 100
+    ) async throws -> [Transaction] {
+        var query = SQLQueryString("SELECT * FROM transactions WHERE user_id = \(bind: userID.rawValue)")
+        if let from { query = query + " AND date >= \(bind: from.description)" }
+        if let to { query = query + " AND date <= \(bind: to.description)" }
+        if !includeRemoved { query = query + " AND removed_at IS NULL" }
+        query = query + " ORDER BY date DESC, id LIMIT \(bind: limit)"
+        let finished = query
+        return try await database.withSession { db in try await db.raw(finished).all().map(Self.decode) }
+    }
+
+    /// How many transactions an account has (removed ones included).
+    public func count(accountID: Identifier<Account>) async throws -> Int {
+        try await database.withSession { db in
+            try await db.raw("SELECT count(*) AS n FROM transactions WHERE account_id = \(bind: accountID.rawValue)")
+                .first()?.int("n") ?? 0
+        }
+    }
+
+    /// The bound values of one row, in ``columns`` order.
+    public static func encode(_ t: Transaction) -> [any Encodable & Sendable] {
+        [
+            t.id.rawValue, t.accountID.rawValue, t.userID.rawValue, t.providerTransactionID, t.status.rawValue,
+            t.amount.minorUnits, t.amount.currency.code, t.date.description, t.authorizedDate?.description,
+            t.description, t.merchantName, t.counterparty, t.providerCategory, t.category?.category,
+            t.category?.confidence, t.category?.source.rawValue, t.pendingTransactionID, t.removedAt.milliseconds,
+            t.processedAt.milliseconds, t.categorizedAt.milliseconds, t.createdAt.millisecondsSince1970,
+            t.updatedAt.millisecondsSince1970,
+        ]
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Transaction {
+        var category: CategoryAssignment?
+        if let name = try row.optionalText("category") {
+            category = CategoryAssignment(
+                category: name, confidence: try row.decode(column: "category_confidence", as: Double?.self) ?? 0,
+                source: try row.enumValue("category_source", as: CategorySource.self))
+        }
+        return Transaction(
+            id: try row.identifier("id"), accountID: try row.identifier("account_id"),
+            userID: try row.identifier("user_id"), providerTransactionID: try row.text("provider_transaction_id"),
+            status: try row.enumValue("status", as: TransactionStatus.self),
+            amount: Money(minorUnits: try row.int64("amount_minor"), currency: try row.currency("currency")),
+            date: try row.calendarDate("date"), authorizedDate: try row.optionalCalendarDate("authorized_date"),
+            description: try row.text("description"), merchantName: try row.optionalText("merchant_name"),
+            counterparty: try row.optionalText("counterparty"), providerCategory: try row.optionalText("provider_category"),
+            category: category, pendingTransactionID: try row.optionalText("pending_transaction_id"),
+            removedAt: try row.optionalInstant("removed_at"), processedAt: try row.optionalInstant("processed_at"),
+            categorizedAt: try row.optionalInstant("categorized_at"), createdAt: try row.instant("created_at"),
+            updatedAt: try row.instant("updated_at"))
+    }
+}
+
+/// A transaction's identity: the account and the provider's id for it.
+public struct TransactionKey: Hashable, Sendable {
+    public var accountID: Identifier<Account>
+    public var providerTransactionID: String
+
+    public init(accountID: Identifier<Account>, providerTransactionID: String) {
+        self.accountID = accountID
+        self.providerTransactionID = providerTransactionID
+    }
+}

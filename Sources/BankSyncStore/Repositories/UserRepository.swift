@@ -1,0 +1,44 @@
+public import BankSyncCore
+public import Foundation
+import SQLKit
+
+/// The people whose money a tenant's app shows.
+public struct UserRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Stores a new user. A second user with the same tenant and external id is a constraint error.
+    public func insert(_ user: User) async throws {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                INSERT INTO users (id, tenant_id, external_id, email, created_at)
+                VALUES (\(bind: user.id.rawValue), \(bind: user.tenantID.rawValue), \(bind: user.externalID),
+                        \(bind: user.email), \(bind: user.createdAt.millisecondsSince1970))
+                """
+            ).run()
+        }
+    }
+
+    /// The user with `id`, or nil.
+    public func get(_ id: Identifier<User>) async throws -> User? {
+        try await fetchOne("SELECT * FROM users WHERE id = \(bind: id.rawValue)")
+    }
+
+    /// The tenant's user with the app's id `externalID`, or nil.
+    public func find(tenantID: Identifier<Tenant>, externalID: String) async throws -> User? {
+        try await fetchOne(
+            "SELECT * FROM users WHERE tenant_id = \(bind: tenantID.rawValue) AND external_id = \(bind: externalID)")
+    }
+
+    private func fetchOne(_ query: SQLQueryString) async throws -> User? {
+        try await database.withSession { db in
+            guard let row = try await db.raw(query).first() else { return nil }
+            return User(
+                id: try row.identifier("id"), tenantID: try row.identifier("tenant_id"),
+                externalID: try row.text("external_id"), email: try row.optionalText("email"),
+                createdAt: try row.instant("created_at"))
+        }
+    }
+}

@@ -1,0 +1,161 @@
+/// The BankSync schema, as the list of its migrations.
+///
+/// Conventions, chosen so one DDL text runs on SQLite and PostgreSQL alike:
+/// - ids are `TEXT` (lower-case UUIDs); money is `BIGINT` minor units plus a `currency` column;
+/// - instants are `BIGINT` milliseconds since the Unix epoch, UTC (`*_at` columns);
+/// - calendar dates are `TEXT` `YYYY-MM-DD`, which sorts as dates do;
+/// - pipeline flags are nullable instants (`processed_at`), so there are no booleans to differ on.
+enum Schema {
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "initial",
+            statements: [
+                """
+                CREATE TABLE tenants (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    prefix TEXT NOT NULL,
+                    key_hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    revoked_at BIGINT
+                )
+                """,
+                "CREATE INDEX api_keys_tenant ON api_keys (tenant_id)",
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY,
+                    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                    external_id TEXT NOT NULL,
+                    email TEXT,
+                    created_at BIGINT NOT NULL,
+                    UNIQUE (tenant_id, external_id)
+                )
+                """,
+                """
+                CREATE TABLE connections (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    provider TEXT NOT NULL,
+                    provider_connection_id TEXT NOT NULL,
+                    institution_id TEXT,
+                    institution_name TEXT,
+                    status TEXT NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    error_code TEXT,
+                    error_count INTEGER NOT NULL DEFAULT 0,
+                    consent_granted_at BIGINT,
+                    consent_expires_at BIGINT,
+                    last_synced_at BIGINT,
+                    next_sync_at BIGINT,
+                    cursor TEXT,
+                    access_token_ciphertext TEXT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    UNIQUE (provider, provider_connection_id)
+                )
+                """,
+                "CREATE INDEX connections_user ON connections (user_id)",
+                // The scheduler's tick: due connections in next_sync_at order.
+                "CREATE INDEX connections_due ON connections (next_sync_at) WHERE next_sync_at IS NOT NULL",
+                // Expiry job: consents that end soon.
+                "CREATE INDEX connections_consent_expiry ON connections (consent_expires_at) WHERE consent_expires_at IS NOT NULL",
+                """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY,
+                    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    provider_account_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    official_name TEXT,
+                    mask TEXT,
+                    type TEXT NOT NULL,
+                    subtype TEXT,
+                    status TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    UNIQUE (connection_id, provider_account_id)
+                )
+                """,
+                "CREATE INDEX accounts_user ON accounts (user_id)",
+                """
+                CREATE TABLE balances (
+                    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+                    currency TEXT NOT NULL,
+                    current_minor BIGINT NOT NULL,
+                    available_minor BIGINT,
+                    limit_minor BIGINT,
+                    as_of BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE balance_history (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    date TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    current_minor BIGINT NOT NULL,
+                    available_minor BIGINT,
+                    PRIMARY KEY (account_id, date)
+                )
+                """,
+                """
+                CREATE TABLE transactions (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    provider_transaction_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    amount_minor BIGINT NOT NULL,
+                    currency TEXT NOT NULL,
+                    date TEXT NOT NULL,
+                    authorized_date TEXT,
+                    description TEXT NOT NULL,
+                    merchant_name TEXT,
+                    counterparty TEXT,
+                    provider_category TEXT,
+                    category TEXT,
+                    category_confidence DOUBLE PRECISION,
+                    category_source TEXT,
+                    pending_transaction_id TEXT,
+                    removed_at BIGINT,
+                    processed_at BIGINT,
+                    categorized_at BIGINT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    UNIQUE (account_id, provider_transaction_id)
+                )
+                """,
+                // A user's feed, newest first; the unique constraint above serves lookups by provider id.
+                "CREATE INDEX transactions_user_date ON transactions (user_id, date DESC, id)",
+                "CREATE INDEX transactions_account_date ON transactions (account_id, date DESC)",
+                // Categorizer's work list.
+                "CREATE INDEX transactions_uncategorized ON transactions (user_id) WHERE categorized_at IS NULL",
+                """
+                CREATE TABLE sync_runs (
+                    id TEXT PRIMARY KEY,
+                    connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    started_at BIGINT NOT NULL,
+                    finished_at BIGINT,
+                    added INTEGER NOT NULL DEFAULT 0,
+                    modified INTEGER NOT NULL DEFAULT 0,
+                    removed INTEGER NOT NULL DEFAULT 0,
+                    error_code TEXT
+                )
+                """,
+                "CREATE INDEX sync_runs_connection ON sync_runs (connection_id, started_at DESC)",
+            ])
+    ]
+
+    /// The newest schema version this binary knows.
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+}

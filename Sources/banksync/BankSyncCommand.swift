@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `banksync` executable.
+@main
+struct BankSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "banksync",
+        abstract: "A self-hostable bank and transaction sync engine.",
+        discussion: "Configuration comes from BANKSYNC_* environment variables; see README.md.",
+        version: BankSyncVersion.string,
+        subcommands: [MigrateCommand.self, ServeCommand.self, KeysCommand.self, VersionCommand.self, BenchCommand.self]
+    )
+}
+
+/// The release of this binary.
+enum BankSyncVersion {
+    static let string = "0.1.0"
+}
