@@ -89,6 +89,7 @@ let package = Package(
                 "BankSyncCore",
                 "BankSyncStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/BankSyncTesting",
             swiftSettings: swiftSettings

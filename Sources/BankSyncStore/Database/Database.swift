@@ -45,12 +45,16 @@ public final class Database: Service, Sendable {
     /// PostgreSQL: makes and closes one connection, so a wrong host or password fails here with
     /// the server's reason.
     /// - Throws: ``StoreError`` (`.cannotOpen`, `.corrupt`, `.busy`, `.unreachable`).
-    public static func open(_ url: DatabaseURL, logger: Logger) async throws(StoreError) -> Database {
+    /// - Parameter busyTimeout: SQLite only: how long a write waits for another process's lock
+    ///   before failing with `.busy`.
+    public static func open(
+        _ url: DatabaseURL, logger: Logger, busyTimeout: Duration = .seconds(5)
+    ) async throws(StoreError) -> Database {
         switch url {
         case .sqlite(let path):
-            return try await openSQLite(storage: .file(path: path), url: url, logger: logger)
+            return try await openSQLite(storage: .file(path: path), url: url, busyTimeout: busyTimeout, logger: logger)
         case .sqliteMemory:
-            return try await openSQLite(storage: .memory, url: url, logger: logger)
+            return try await openSQLite(storage: .memory, url: url, busyTimeout: busyTimeout, logger: logger)
         case .postgres(let location):
             return try await openPostgres(location, url: url, logger: logger)
         }
@@ -58,9 +62,9 @@ public final class Database: Service, Sendable {
 
     /// Opens the database, runs `body` with it, and closes it whatever happens.
     public static func withDatabase<T: Sendable>(
-        _ url: DatabaseURL, logger: Logger, _ body: (Database) async throws -> T
+        _ url: DatabaseURL, logger: Logger, busyTimeout: Duration = .seconds(5), _ body: (Database) async throws -> T
     ) async throws -> T {
-        let database = try await open(url, logger: logger)
+        let database = try await open(url, logger: logger, busyTimeout: busyTimeout)
         switch database.backend {
         case .sqlite(let connection, _):
             do {
@@ -133,7 +137,7 @@ public final class Database: Service, Sendable {
     // MARK: - Opening
 
     private static func openSQLite(
-        storage: SQLiteConnection.Storage, url: DatabaseURL, logger: Logger
+        storage: SQLiteConnection.Storage, url: DatabaseURL, busyTimeout: Duration, logger: Logger
     ) async throws(StoreError) -> Database {
         let connection: SQLiteConnection
         do {
@@ -144,7 +148,8 @@ public final class Database: Service, Sendable {
         do {
             let db = connection.sql()
             // busy_timeout first: the WAL switch itself needs the lock another process may hold.
-            try await db.raw("PRAGMA busy_timeout = 5000").run()
+            let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+            try await db.raw(SQLQueryString("PRAGMA busy_timeout = \(unsafeRaw: String(milliseconds))")).run()
             if case .file = storage {
                 try await db.raw("PRAGMA journal_mode = WAL").run()
             }
@@ -203,7 +208,7 @@ public final class Database: Service, Sendable {
         if let error = error as? SQLiteError {
             switch error.reason {
             case .busy, .busyTimeout, .locked, .busyInRecovery, .busyInSnapshot:
-                return StoreError(.busy, "the SQLite database is locked by another process (waited 5 s): \(error.message)", underlying: error)
+                return StoreError(.busy, "the SQLite database is locked by another process (waited past the busy timeout): \(error.message)", underlying: error)
             case .corrupt, .notADatabase, .corruptIndex, .corruptSequenceSchema, .corruptVirtualTable:
                 return StoreError(.corrupt, "the SQLite file is not a database or is damaged: \(error.message)", underlying: error)
             case .cantOpen, .permission, .readOnly, .readonlyDirectory, .readonlyCantLock:

@@ -8,4 +8,10 @@ public struct Migration: Sendable {
     public let name: String
     /// The statements, run in order. Each must run unchanged on SQLite and PostgreSQL.
     public let statements: [String]
+
+    public init(version: Int, name: String, statements: [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
 }

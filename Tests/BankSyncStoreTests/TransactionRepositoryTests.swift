@@ -1,0 +1,118 @@
+import BankSyncCore
+import BankSyncStore
+import BankSyncTesting
+import Foundation
+import SQLKit
+import Testing
+
+@Suite("Transactions")
+struct TransactionRepositoryTests {
+    @Test("a batch larger than one statement is stored whole and reads back exactly", arguments: TestEngine.available)
+    func batchInsert(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let rows = try (0..<2_345).map { i in
+                var t = try fixture.transaction("t\(i)", amount: "-\(i).\(String(format: "%02d", i % 100))", date: "2026-05-\(String(format: "%02d", i % 28 + 1))")
+                t.merchantName = i % 2 == 0 ? "Blue Bottle" : nil
+                t.authorizedDate = i % 3 == 0 ? try CalendarDate(parsing: "2026-04-30") : nil
+                t.providerCategory = "FOOD_AND_DRINK_COFFEE"
+                return t
+            }
+            let ids = try await store.transactions.upsert(rows)
+            #expect(ids.count == 2_345)
+            #expect(try await store.transactions.count(accountID: fixture.account.id) == 2_345)
+            let sample = rows[1_234]
+            let stored = try #require(try await store.transactions.get(sample.id))
+            #expect(stored == sample)
+        }
+    }
+
+    @Test("re-syncing a transaction updates it in place: same id, no duplicate", arguments: TestEngine.available)
+    func updateInPlace(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let original = try fixture.transaction("t1", amount: "-4.50", status: .pending)
+            try await store.transactions.upsert([original])
+            var posted = try fixture.transaction("t1", amount: "-4.75", date: "2026-05-03")
+            posted.merchantName = "Blue Bottle"
+            let ids = try await store.transactions.upsert([posted])
+            #expect(ids[TransactionKey(accountID: fixture.account.id, providerTransactionID: "t1")] == original.id)
+            #expect(try await store.transactions.count(accountID: fixture.account.id) == 1)
+            let stored = try #require(try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: "t1"))
+            #expect(stored.id == original.id)
+            #expect(stored.status == .posted)
+            #expect(stored.amount.decimalString == "-4.75")
+            #expect(stored.merchantName == "Blue Bottle")
+        }
+    }
+
+    @Test("a category the user chose survives a re-sync that carries an automatic one", arguments: TestEngine.available)
+    func userCategorySurvives(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            var mine = try fixture.transaction("t1")
+            mine.category = CategoryAssignment(category: "FOOD_AND_DRINK_RESTAURANT", confidence: 1, source: .user)
+            try await store.transactions.upsert([mine])
+            var resync = try fixture.transaction("t1")
+            resync.category = CategoryAssignment(category: "FOOD_AND_DRINK_COFFEE", confidence: 0.8, source: .model)
+            var other = try fixture.transaction("t2")
+            other.category = CategoryAssignment(category: "TRAVEL_FLIGHTS", confidence: 0.6, source: .model)
+            try await store.transactions.upsert([resync, other])
+            let stored = try #require(try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: "t1"))
+            #expect(stored.category?.category == "FOOD_AND_DRINK_RESTAURANT")
+            #expect(stored.category?.source == .user)
+            // A model category is replaced by a newer model category, and kept when none comes.
+            var newer = try fixture.transaction("t2")
+            newer.category = CategoryAssignment(category: "TRAVEL_TRAIN", confidence: 0.9, source: .model)
+            try await store.transactions.upsert([newer])
+            try await store.transactions.upsert([try fixture.transaction("t2")])
+            let t2 = try #require(try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: "t2"))
+            #expect(t2.category == CategoryAssignment(category: "TRAVEL_TRAIN", confidence: 0.9, source: .model))
+        }
+    }
+
+    @Test("the same provider id twice in one batch keeps the last, without a constraint error", arguments: TestEngine.available)
+    func duplicatesInBatch(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let first = try fixture.transaction("dup", amount: "-1.00")
+            let second = try fixture.transaction("dup", amount: "-2.00")
+            try await store.transactions.upsert([first, try fixture.transaction("x"), second])
+            #expect(try await store.transactions.count(accountID: fixture.account.id) == 2)
+            let stored = try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: "dup")
+            #expect(stored?.amount.minorUnits == -200)
+        }
+    }
+
+    @Test("the user feed is newest first, bounded by dates, and hides removed rows", arguments: TestEngine.available)
+    func feed(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            var removed = try fixture.transaction("gone", date: "2026-05-04")
+            removed.removedAt = Date(timeIntervalSince1970: 1_780_000_000)
+            try await store.transactions.upsert([
+                try fixture.transaction("a", date: "2026-05-01"), try fixture.transaction("b", date: "2026-05-03"),
+                try fixture.transaction("c", date: "2026-05-02"), removed,
+            ])
+            let feed = try await store.transactions.list(userID: fixture.user.id)
+            #expect(feed.map(\.providerTransactionID) == ["b", "c", "a"])
+            let window = try await store.transactions.list(
+                userID: fixture.user.id, from: try CalendarDate(parsing: "2026-05-02"), to: try CalendarDate(parsing: "2026-05-04"),
+                includeRemoved: true)
+            #expect(window.map(\.providerTransactionID) == ["gone", "b", "c"])
+        }
+    }
+
+    @Test("a transaction for an account that does not exist is refused and nothing of the batch is kept", arguments: TestEngine.available)
+    func foreignKeyRollsBackBatch(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            var orphan = try fixture.transaction("orphan")
+            orphan.accountID = "no-such-account"
+            await #expect(throws: (any Error).self) {
+                try await store.transactions.upsert([try fixture.transaction("ok"), orphan])
+            }
+            #expect(try await store.transactions.count(accountID: fixture.account.id) == 0)
+        }
+    }
+}
