@@ -42,23 +42,27 @@ public struct BankSyncConfiguration: Sendable {
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws
         -> BankSyncConfiguration
     {
-        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: environment)]
+        // Environment keys are `banksync.database.url` (→ BANKSYNC_DATABASE_URL); the file's are
+        // `database.url`. Two readers, asked in precedence order.
+        var readers = [(ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment)), "banksync.")]
         if let path = environment["BANKSYNC_CONFIG_FILE"], !path.isEmpty {
             do {
-                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)).prefixKeys(with: "banksync"))
+                readers.append((ConfigReader(provider: try await FileProvider<JSONSnapshot>(filePath: FilePath(path))), ""))
             } catch {
                 throw ConfigurationError(
                     variable: "BANKSYNC_CONFIG_FILE", message: "cannot read JSON configuration file \(path): \(error)")
             }
         }
-        return try BankSyncConfiguration(reader: ConfigReader(providers: providers), environment: environment)
+        return try BankSyncConfiguration(readers: readers, environment: environment)
     }
 
-    init(reader: ConfigReader, environment: [String: String]) throws {
+    init(readers: [(ConfigReader, String)], environment: [String: String]) throws {
         func value(_ key: String) -> String? {
-            let configKey = ConfigKey("banksync." + key)
-            if let s = reader.string(forKey: configKey) { return s }
-            if let i = reader.int(forKey: configKey) { return String(i) }
+            for (reader, prefix) in readers {
+                let configKey = ConfigKey(prefix + key)
+                if let s = reader.string(forKey: configKey) { return s }
+                if let i = reader.int(forKey: configKey) { return String(i) }
+            }
             return nil
         }
         func name(_ key: String) -> String { "BANKSYNC_" + key.uppercased().replacingOccurrences(of: ".", with: "_") }

@@ -23,6 +23,12 @@ public struct HealthController: Sendable {
         public var schemaVersion: Int?
         public var supportedSchemaVersion: Int?
         public var reason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case status, database, reason
+            case schemaVersion = "schema_version"
+            case supportedSchemaVersion = "supported_schema_version"
+        }
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {

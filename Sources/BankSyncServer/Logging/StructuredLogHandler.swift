@@ -41,7 +41,7 @@ public struct StructuredLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let timestamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let timestamp = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         var fields: [(String, String)] = [
             ("ts", timestamp), ("level", event.level.rawValue), ("logger", label), ("msg", event.message.description),
         ]
