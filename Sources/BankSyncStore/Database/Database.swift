@@ -8,6 +8,7 @@ import PostgresKit
 import PostgresNIO
 import SQLiteKit
 import SQLiteNIO
+import Synchronization
 
 /// An open database: one SQLite connection (embedded mode) or a PostgreSQL connection pool
 /// (distributed mode), behind one API.
@@ -25,6 +26,7 @@ public final class Database: Service, Sendable {
     public let url: DatabaseURL
     let logger: Logger
     private let backend: Backend
+    private let closed = Mutex(false)
 
     private enum Backend: Sendable {
         case sqlite(SQLiteConnection, AsyncLock)
@@ -66,13 +68,13 @@ public final class Database: Service, Sendable {
     ) async throws -> T {
         let database = try await open(url, logger: logger, busyTimeout: busyTimeout)
         switch database.backend {
-        case .sqlite(let connection, _):
+        case .sqlite:
             do {
                 let result = try await body(database)
-                try? await connection.close()
+                await database.close()
                 return result
             } catch {
-                try? await connection.close()
+                await database.close()
                 throw error
             }
         case .postgres(let client):
@@ -90,12 +92,27 @@ public final class Database: Service, Sendable {
         switch backend {
         case .postgres(let client):
             await cancelWhenGracefulShutdown { await client.run() }
-        case .sqlite(let connection, _):
+        case .sqlite:
             try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .seconds(Int64.max / 2))
+                while true { try await Task.sleep(for: .seconds(3_600)) }
             }
-            try? await connection.close()
+            await close()
         }
+    }
+
+    /// Closes the SQLite file (checkpointing its WAL). Idempotent; the PostgreSQL pool closes
+    /// when ``run()`` ends. Call it after the service group has stopped, whatever way it stopped.
+    public func close() async {
+        guard case .sqlite(let connection, let lock) = backend else { return }
+        let first = closed.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        // Wait for any statement in flight, then close from an uncancelled task.
+        await lock.lock()
+        defer { lock.unlock() }
+        await Task { try? await connection.close() }.value
     }
 
     /// Runs `body` with a database handle; statements in it may interleave with other sessions'.

@@ -15,10 +15,18 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await Bootstrap.configuration()
         let logger = Logger(label: "banksync")
-        let (database, store) = try await Bootstrap.reportingErrors {
-            let keyring = try configuration.loadKeyring(logger: logger)
-            let database = try await Database.open(configuration.databaseURL, logger: logger)
-            return (database, Store(database: database, keyring: keyring))
+        // The database first: a key file is only generated for a database that opened.
+        let database = try await Bootstrap.reportingErrors {
+            try await Database.open(configuration.databaseURL, logger: logger)
+        }
+        let store: Store
+        do {
+            store = try await Bootstrap.reportingErrors {
+                Store(database: database, keyring: try configuration.loadKeyring(logger: logger))
+            }
+        } catch {
+            await database.close()
+            throw error
         }
         let migrator = store.migrator(logger: logger)
         let app = BankSyncApplication.make(configuration: configuration, store: store, logger: logger) { port in
@@ -37,7 +45,13 @@ struct ServeCommand: AsyncParsableCommand {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await Bootstrap.reportingErrors { try await group.run() }
+        do {
+            try await Bootstrap.reportingErrors { try await group.run() }
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
     }
 }
 
