@@ -76,7 +76,7 @@ struct ConfigurationTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("banksync-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let json = #"{"database": {"url": "sqlite:///tmp/from-file.sqlite"}, "http": {"port": 9090, "host": "0.0.0.0"}, "log": {"format": "json"}}"#
-        FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
         let config = try await BankSyncConfiguration.load(environment: [
             "BANKSYNC_CONFIG_FILE": path, "BANKSYNC_HTTP_PORT": "9191",
         ])

@@ -19,7 +19,7 @@ struct DatabaseErrorTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("notes.sqlite").path
         let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
-        FileManager.default.createFile(atPath: path, contents: garbage)
+        _ = FileManager.default.createFile(atPath: path, contents: garbage)
         let error = await #expect(throws: StoreError.self) {
             _ = try await Database.open(.sqlite(path: path), logger: testLogger())
         }

@@ -59,7 +59,7 @@ struct KeyFileTests {
     func damaged() throws {
         try withDirectory { dir in
             let path = dir + "/k.key"
-            FileManager.default.createFile(atPath: path, contents: Data("{not json".utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: Data("{not json".utf8), attributes: [.posixPermissions: 0o600])
             #expect(throws: StoreError.self) { try KeyFile.loadOrCreate(at: path, logger: testLogger()) }
             #expect(String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self) == "{not json")
         }

@@ -78,4 +78,19 @@ struct MigrationTests {
             #expect(applied == [1])
         }
     }
+
+    @Test("an error thrown inside a transaction rolls it back and reaches the caller unchanged", arguments: TestEngine.available)
+    func transactionRollback(engine: TestEngine) async throws {
+        struct Abort: Error, Equatable {}
+        try await withTestStore(engine) { store, _ in
+            await #expect(throws: Abort()) {
+                try await store.database.transaction { db in
+                    try await db.raw("INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'x', 0)").run()
+                    throw Abort()
+                }
+            }
+            let stored = try await store.tenants.get("t1")
+            #expect(stored == nil)
+        }
+    }
 }

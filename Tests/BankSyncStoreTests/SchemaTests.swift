@@ -32,6 +32,20 @@ struct SchemaTests {
         }
     }
 
+    @Test("an embedded database runs in WAL mode with foreign keys enforced")
+    func sqlitePragmas() async throws {
+        try await withTestStore(.sqlite) { store, _ in
+            let (journal, foreignKeys) = try await store.database.withSession { db in
+                (
+                    try await db.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self),
+                    try await db.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+                )
+            }
+            #expect(journal == "wal")
+            #expect(foreignKeys == 1)
+        }
+    }
+
     @Test("a batch upsert is one INSERT statement for the whole batch, every value bound")
     func oneStatementPerBatch() async throws {
         try await withTestStore(.sqlite) { store, _ in

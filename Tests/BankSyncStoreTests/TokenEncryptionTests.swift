@@ -110,5 +110,7 @@ struct TokenEncryptionTests {
         #expect(throws: StoreError.self) { try Keyring(parsing: "k1:AAAAAAAAAAAAAAAAAAAAAA==", activeKeyID: nil) }
         #expect(throws: StoreError.self) { try Keyring(parsing: "k1:\(Keyring.generateKeyBase64())", activeKeyID: "k9") }
         #expect(throws: StoreError.self) { try Keyring(parsing: "bad id:\(Keyring.generateKeyBase64())", activeKeyID: nil) }
+        let key = Keyring.generateKeyBase64()
+        #expect(throws: StoreError.self) { try Keyring(parsing: "k1:\(key),k1:\(Keyring.generateKeyBase64())", activeKeyID: nil) }
     }
 }

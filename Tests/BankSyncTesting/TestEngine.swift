@@ -1,4 +1,4 @@
-public import BankSyncCore
+import BankSyncCore
 public import BankSyncStore
 public import Foundation
 public import Logging

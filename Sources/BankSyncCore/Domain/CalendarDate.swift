@@ -1,7 +1,4 @@
-public import struct Foundation.Date
-import struct Foundation.TimeZone
-import struct Foundation.Calendar
-import struct Foundation.DateComponents
+public import Foundation
 
 /// A calendar date with no time and no time zone, as banks report posting dates: `2026-01-05`.
 ///

@@ -1,4 +1,4 @@
-public import struct Foundation.UUID
+import struct Foundation.UUID
 
 /// A typed identifier: an `Identifier<Account>` cannot be passed where an `Identifier<Connection>`
 /// is expected. The raw value is an opaque string (a lower-case UUID for ids BankSync mints).

@@ -44,6 +44,7 @@ public struct Keyring: Sendable {
                 throw StoreError(.missingKey, "encryption key entry #\(index + 1) is not 'id:base64key'")
             }
             let id = String(parts[0]).trimmingWhitespace
+            guard keys[id] == nil else { throw StoreError(.missingKey, "encryption key id '\(id)' is listed twice") }
             guard let data = Data(base64Encoded: String(parts[1]).trimmingWhitespace) else {
                 throw StoreError(.missingKey, "encryption key '\(id)' is not valid base64")
             }

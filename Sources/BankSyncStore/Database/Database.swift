@@ -127,7 +127,7 @@ public final class Database: Service, Sendable {
                 }
             }
         } catch {
-            throw Database.classify(error)
+            throw Database.translate(error)
         }
     }
 
@@ -238,6 +238,12 @@ public final class Database: Service, Sendable {
             return StoreError(.query, "PostgreSQL error: \(postgresReason(error))", underlying: error)
         }
         return StoreError(.query, "database error: \(error)", underlying: error)
+    }
+
+    /// Driver errors become ``StoreError``s; anything else a session's body threw (a domain
+    /// error, cancellation) passes through unchanged so callers can still match on it.
+    static func translate(_ error: any Error) -> any Error {
+        error is SQLiteError || error is PSQLError ? classify(error) : error
     }
 
     private static func sqliteReason(_ error: any Error) -> String {

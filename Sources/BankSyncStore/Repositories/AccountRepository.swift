@@ -1,5 +1,5 @@
 public import BankSyncCore
-public import Foundation
+import Foundation
 import SQLKit
 
 /// Accounts, their current balances and their daily balance history.

@@ -1,5 +1,5 @@
 public import BankSyncCore
-public import Foundation
+import Foundation
 import SQLKit
 
 /// Transactions, written in batches and read as a user's feed.

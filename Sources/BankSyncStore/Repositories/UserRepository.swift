@@ -1,5 +1,5 @@
 public import BankSyncCore
-public import Foundation
+import Foundation
 import SQLKit
 
 /// The people whose money a tenant's app shows.
