@@ -5,7 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresKit
-import PostgresNIO
+public import PostgresNIO
 import SQLiteKit
 import SQLiteNIO
 import Synchronization
@@ -146,6 +146,29 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// A new PostgreSQL connection outside the pool, for work that holds a connection open
+    /// (LISTEN). Nil in embedded mode. The caller closes it.
+    public func makeDedicatedConnection(logger: Logger) async throws -> PostgresConnection? {
+        guard case .postgres(let location) = url else { return nil }
+        return try await PostgresConnection.connect(
+            configuration: try Self.connectionConfiguration(location), id: Int.random(in: 1_000...Int(Int32.max)),
+            logger: logger)
+    }
+
+    static func connectionConfiguration(_ location: DatabaseURL.PostgresLocation) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch location.tlsMode {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        var config = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.username,
+            password: location.password, database: location.database, tls: tls)
+        config.options.connectTimeout = .seconds(10)
+        return config
+    }
+
     /// Checks the database answers a trivial query (for readiness probes).
     public func ping() async throws {
         try await withSession { db in _ = try await db.raw("SELECT 1 AS one").all() }
@@ -187,17 +210,8 @@ public final class Database: Service, Sendable {
     ) async throws(StoreError) -> Database {
         // Probe with a single connection first: the pool would retry a bad host forever.
         do {
-            let tls: PostgresConnection.Configuration.TLS
-            switch location.tlsMode {
-            case .disable: tls = .disable
-            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
-            var config = PostgresConnection.Configuration(
-                host: location.host, port: location.port, username: location.username,
-                password: location.password, database: location.database, tls: tls)
-            config.options.connectTimeout = .seconds(10)
-            let probe = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            let probe = try await PostgresConnection.connect(
+                configuration: try connectionConfiguration(location), id: 0, logger: logger)
             try await probe.close()
         } catch {
             throw StoreError(

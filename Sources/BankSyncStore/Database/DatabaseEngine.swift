@@ -26,6 +26,15 @@ public enum DatabaseEngine: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// Appended to a job-claim `SELECT`: PostgreSQL locks the rows it returns and skips rows
+    /// another worker holds; SQLite has one writer, so its claim transaction already excludes others.
+    public var claimLockClause: String {
+        switch self {
+        case .sqlite: return ""
+        case .postgres: return " FOR UPDATE SKIP LOCKED"
+        }
+    }
+
     /// A statement run at the start of a migration transaction that keeps two processes from
     /// migrating at once. PostgreSQL takes a transaction-scoped advisory lock; SQLite's
     /// `BEGIN IMMEDIATE` already holds the only write lock there is.

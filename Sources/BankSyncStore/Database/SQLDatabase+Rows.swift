@@ -1,7 +1,12 @@
-import SQLKit
+public import SQLKit
 import Synchronization
 
 extension SQLDatabase {
+    /// Runs a statement and collects its rows.
+    public func rows(_ statement: any SQLExpression) async throws -> [any SQLRow] {
+        try await execute(sql: statement)
+    }
+
     /// Runs a statement and collects its rows.
     func execute(sql statement: any SQLExpression) async throws -> [any SQLRow] {
         let rows = RowCollector()

@@ -153,7 +153,47 @@ enum Schema {
                 )
                 """,
                 "CREATE INDEX sync_runs_connection ON sync_runs (connection_id, started_at DESC)",
-            ])
+            ]),
+        // The job queue (BankSyncJobs). One table, River-shaped: a job's state is a column and
+        // the hot paths have partial indexes that exclude finished rows.
+        Migration(
+            version: 2, name: "jobs",
+            statements: [
+                """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    priority INTEGER NOT NULL DEFAULT 0,
+                    payload TEXT NOT NULL,
+                    attempt INTEGER NOT NULL DEFAULT 0,
+                    max_attempts INTEGER NOT NULL,
+                    scheduled_at BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    attempted_at BIGINT,
+                    finalized_at BIGINT,
+                    lease_expires_at BIGINT,
+                    leased_by TEXT,
+                    timeout_ms BIGINT NOT NULL,
+                    unique_key TEXT UNIQUE,
+                    unique_finished_states TEXT NOT NULL DEFAULT ',',
+                    lock_key TEXT,
+                    result TEXT,
+                    errors TEXT NOT NULL DEFAULT '[]',
+                    access_token_hash TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX jobs_fetch ON jobs (queue, priority, scheduled_at, id) WHERE state IN ('available', 'retryable')",
+                "CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running'",
+                "CREATE INDEX jobs_finalized ON jobs (finalized_at) WHERE state IN ('completed', 'discarded', 'cancelled')",
+                // At most one running job per lock key: a row here is the lock.
+                "CREATE TABLE job_locks (lock_key TEXT PRIMARY KEY, job_id TEXT NOT NULL)",
+                "CREATE INDEX job_locks_job ON job_locks (job_id)",
+                // The last tick each recurring schedule enqueued: the compare-and-set that makes a
+                // tick fire once across every process running the scheduler.
+                "CREATE TABLE job_schedules (name TEXT PRIMARY KEY, last_tick BIGINT NOT NULL)",
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -1,0 +1,139 @@
+public import BankSyncStore
+import Crypto
+public import Foundation
+public import Logging
+import Metrics
+public import SQLKit
+
+/// The front of the job queue: enqueue, status, cancel.
+///
+/// Jobs live in the `jobs` table of the same database as the data they act on, so
+/// ``enqueue(_:_:at:in:)`` can run inside a caller's transaction: the job exists only if that
+/// transaction commits. Payloads are JSON; they carry ids, never secrets.
+public final class JobQueue: Sendable {
+    public let database: Database
+    public let notifier: JobNotifier
+    let store: JobStore
+    let logger: Logger
+    /// The clock, injectable for tests.
+    let now: @Sendable () -> Date
+
+    /// The PostgreSQL channel that carries wake-ups; the payload is the queue name.
+    static let channel = "banksync_jobs"
+
+    public init(
+        database: Database, logger: Logger, notifier: JobNotifier = JobNotifier(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.database = database
+        self.notifier = notifier
+        self.store = JobStore(engine: database.engine)
+        self.logger = logger
+        self.now = now
+    }
+
+    /// One job to enqueue, for ``enqueueMany(_:in:)``.
+    public struct Request<Payload: Codable & Sendable, Output: Codable & Sendable>: Sendable {
+        public var definition: JobDefinition<Payload, Output>
+        public var payload: Payload
+        /// Not before this time; now if nil.
+        public var runAt: Date?
+
+        public init(_ definition: JobDefinition<Payload, Output>, _ payload: Payload, runAt: Date? = nil) {
+            self.definition = definition
+            self.payload = payload
+            self.runAt = runAt
+        }
+    }
+
+    /// Enqueues one job.
+    /// - Parameters:
+    ///   - at: not before this time (now if nil).
+    ///   - db: a caller's transaction to enqueue in; the queue's own session if nil.
+    @discardableResult
+    public func enqueue<Payload, Output>(
+        _ definition: JobDefinition<Payload, Output>, _ payload: Payload, at: Date? = nil, in db: (any SQLDatabase)? = nil
+    ) async throws -> EnqueuedJob {
+        try await enqueueMany([Request(definition, payload, runAt: at)], in: db)[0]
+    }
+
+    /// Enqueues many jobs of one definition with one statement per 1,000.
+    @discardableResult
+    public func enqueueMany<Payload, Output>(
+        _ requests: [Request<Payload, Output>], in db: (any SQLDatabase)? = nil
+    ) async throws -> [EnqueuedJob] {
+        guard !requests.isEmpty else { return [] }
+        let now = self.now()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var tokens: [String] = []
+        var jobs: [JobStore.NewJob] = []
+        for request in requests {
+            let options = request.definition.options
+            let token = Self.makeToken()
+            tokens.append(token)
+            jobs.append(
+                JobStore.NewJob(
+                    id: UUID().uuidString.lowercased(), name: request.definition.name, queue: options.queue,
+                    priority: options.priority,
+                    payload: String(decoding: try encoder.encode(request.payload), as: UTF8.self),
+                    maxAttempts: options.maxAttempts,
+                    scheduledAt: (request.runAt ?? now).millisecondsSince1970,
+                    timeoutMilliseconds: options.timeout.milliseconds,
+                    uniqueKey: request.definition.uniqueKey?(request.payload).map { "\(request.definition.name):\($0)" },
+                    uniqueFinishedStates: "," + options.uniqueAcrossFinished.map(\.rawValue).sorted().joined(separator: ",") + ",",
+                    lockKey: request.definition.lockKey?(request.payload),
+                    tokenHash: JobStore.hashToken(token)))
+        }
+        let queues = Set(jobs.map(\.queue))
+        let insert: (any SQLDatabase) async throws -> [String] = { db in
+            let ids = try await self.store.insert(jobs, now: now.millisecondsSince1970, on: db)
+            if self.database.engine == .postgres {
+                // One NOTIFY per queue per statement; delivered when the transaction commits.
+                for queue in queues.sorted() {
+                    try await db.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: queue))").run()
+                }
+            }
+            return ids
+        }
+        let ids: [String]
+        if let db {
+            ids = try await insert(db)
+        } else {
+            ids = try await database.transaction { try await insert($0) }
+        }
+        if database.engine == .sqlite {
+            for queue in queues { notifier.notify(queue: queue) }
+        }
+        var results: [EnqueuedJob] = []
+        for (index, id) in ids.enumerated() {
+            let duplicate = id != jobs[index].id
+            results.append(EnqueuedJob(id: id, accessToken: duplicate ? nil : tokens[index], isDuplicate: duplicate))
+            if !duplicate { Counter(label: "banksync_jobs_enqueued_total", dimensions: [("job", jobs[index].name)]).increment() }
+        }
+        return results
+    }
+
+    /// The job's status, if `token` is the access token its enqueue returned. A wrong token and
+    /// an unknown id look the same (nil), so ids cannot be probed.
+    public func status(id: String, token: String) async throws -> JobStatus? {
+        try await database.withSession { db in
+            try await store.status(id: id, tokenHash: JobStore.hashToken(token), on: db)
+        }
+    }
+
+    /// Cancels a job that has not started yet.
+    /// - Returns: false if the job is running, finished, or unknown.
+    @discardableResult
+    public func cancel(id: String) async throws -> Bool {
+        try await database.withSession { db in
+            try await store.cancel(id: id, now: now().millisecondsSince1970, on: db)
+        }
+    }
+
+    static func makeToken() -> String {
+        "jst_" + SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

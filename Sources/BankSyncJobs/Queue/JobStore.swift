@@ -1,0 +1,379 @@
+import BankSyncStore
+import Crypto
+import Foundation
+import SQLKit
+
+/// Every SQL statement of the job queue, the same text on SQLite and PostgreSQL except where
+/// ``DatabaseEngine`` says otherwise (the claim's row locking).
+struct JobStore: Sendable {
+    let engine: DatabaseEngine
+
+    /// A job to insert, fully resolved.
+    struct NewJob: Sendable {
+        var id: String
+        var name: String
+        var queue: String
+        var priority: Int
+        var payload: String
+        var maxAttempts: Int
+        var scheduledAt: Int64
+        var timeoutMilliseconds: Int64
+        var uniqueKey: String?
+        var uniqueFinishedStates: String
+        var lockKey: String?
+        var tokenHash: String
+    }
+
+    static let insertColumns = [
+        "id", "name", "queue", "state", "priority", "payload", "attempt", "max_attempts", "scheduled_at", "created_at",
+        "timeout_ms", "unique_key", "unique_finished_states", "lock_key", "errors", "access_token_hash",
+    ]
+
+    /// Inserts jobs with one statement per 1,000. A job whose unique key is live on another job
+    /// is not inserted; the other job's id is returned in its place.
+    /// - Returns: the stored id for each input, in order.
+    func insert(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [String] {
+        var ids: [String] = jobs.map(\.id)
+        // Within one batch a repeated unique key maps to its first occurrence.
+        var firstByKey: [String: Int] = [:]
+        var toInsert: [Int] = []
+        for (index, job) in jobs.enumerated() {
+            if let key = job.uniqueKey {
+                if let first = firstByKey[key] {
+                    ids[index] = jobs[first].id
+                    continue
+                }
+                firstByKey[key] = index
+            }
+            toInsert.append(index)
+        }
+        let size = max(1, min(1_000, engine.maxBindParameters / Self.insertColumns.count))
+        for start in stride(from: 0, to: toInsert.count, by: size) {
+            let slice = toInsert[start..<min(start + size, toInsert.count)]
+            let rows: [[any Encodable & Sendable]] = slice.map { index in
+                let j = jobs[index]
+                return [
+                    j.id, j.name, j.queue, JobState.available.rawValue, j.priority, j.payload, 0, j.maxAttempts,
+                    j.scheduledAt, now, j.timeoutMilliseconds, j.uniqueKey, j.uniqueFinishedStates, j.lockKey, "[]",
+                    j.tokenHash,
+                ]
+            }
+            let statement = JobInsert(columns: Self.insertColumns, rows: rows)
+            let returned = try await db.rows(statement)
+            var existingByKey: [String: String] = [:]
+            for row in returned {
+                if let key = try row.decode(column: "unique_key", as: String?.self) {
+                    existingByKey[key] = try row.decode(column: "id", as: String.self)
+                }
+            }
+            for index in slice {
+                if let key = jobs[index].uniqueKey, let stored = existingByKey[key] { ids[index] = stored }
+            }
+        }
+        // Later duplicates of a key inside the batch follow what their first occurrence became.
+        for (index, job) in jobs.enumerated() {
+            if let key = job.uniqueKey, let first = firstByKey[key], first != index { ids[index] = ids[first] }
+        }
+        return ids
+    }
+
+    /// Claims up to `limit` due jobs of `queue` for `worker`, in priority order, skipping jobs
+    /// whose lock key another running job holds. One transaction.
+    func claim(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, on db: any SQLDatabase)
+        async throws -> [ClaimedJob]
+    {
+        let candidates = try await db.raw(
+            """
+            SELECT id, name, payload, attempt, max_attempts, timeout_ms, lock_key, errors, created_at, scheduled_at
+            FROM jobs
+            WHERE queue = \(bind: queue) AND state IN ('available', 'retryable') AND scheduled_at <= \(bind: now)
+              AND (lock_key IS NULL OR NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.lock_key = jobs.lock_key))
+            ORDER BY priority, scheduled_at, id
+            LIMIT \(bind: limit)\(unsafeRaw: engine.claimLockClause)
+            """
+        ).all()
+        guard !candidates.isEmpty else { return [] }
+        var chosen: [any SQLRow] = []
+        var wantedLocks: [(String, String)] = []
+        var seenLocks: Set<String> = []
+        for row in candidates {
+            if let key = try row.decode(column: "lock_key", as: String?.self) {
+                guard seenLocks.insert(key).inserted else { continue }
+                wantedLocks.append((key, try row.decode(column: "id", as: String.self)))
+            }
+            chosen.append(row)
+        }
+        if !wantedLocks.isEmpty {
+            // Another claimer may have taken a key since the SELECT: DO NOTHING tells us.
+            let got = try await db.rows(
+                JobLockInsert(locks: wantedLocks)
+            ).map { try $0.decode(column: "lock_key", as: String.self) }
+            let granted = Set(got)
+            chosen = try chosen.filter { row in
+                guard let key = try row.decode(column: "lock_key", as: String?.self) else { return true }
+                return granted.contains(key)
+            }
+        }
+        guard !chosen.isEmpty else { return [] }
+        let ids = try chosen.map { try $0.decode(column: "id", as: String.self) }
+        try await db.raw(
+            """
+            UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = \(bind: now),
+                lease_expires_at = \(bind: now + leaseMilliseconds), leased_by = \(bind: worker)
+            WHERE id IN (\(binds: ids))
+            """
+        ).run()
+        let decoder = JSONDecoder()
+        return try chosen.map { row in
+            let created = try row.decode(column: "created_at", as: Int64.self)
+            let scheduled = try row.decode(column: "scheduled_at", as: Int64.self)
+            let errors = try row.decode(column: "errors", as: String.self)
+            return ClaimedJob(
+                id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+                payload: try row.decode(column: "payload", as: String.self),
+                attempt: try row.decode(column: "attempt", as: Int.self) + 1,
+                maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+                timeout: .milliseconds(try row.decode(column: "timeout_ms", as: Int64.self)),
+                errors: (try? decoder.decode([JobErrorRecord].self, from: Data(errors.utf8))) ?? [],
+                lockKey: try row.decode(column: "lock_key", as: String?.self),
+                dueAt: Date(millisecondsSince1970: max(created, scheduled)))
+        }
+    }
+
+    /// Marks many jobs completed in one statement (only those still running under `worker`).
+    func complete(_ results: [(id: String, result: String?)], worker: String, now: Int64, on db: any SQLDatabase)
+        async throws
+    {
+        guard !results.isEmpty else { return }
+        _ = try await db.rows(JobCompleteMany(results: results, worker: worker, now: now))
+        try await db.raw("DELETE FROM job_locks WHERE job_id IN (\(binds: results.map(\.id)))").run()
+    }
+
+    /// Records a finished attempt that did not complete.
+    func settle(_ job: ClaimedJob, outcome: JobOutcome, worker: String, now: Int64, on db: any SQLDatabase) async throws {
+        var state: JobState
+        var scheduledAt: Int64? = nil
+        var errors = job.errors
+        var attemptDelta = 0
+        switch outcome {
+        case .completed(let result):
+            try await complete([(job.id, result)], worker: worker, now: now, on: db)
+            return
+        case .failed(let message, let retryAt):
+            errors.append(JobErrorRecord(attempt: job.attempt, at: now, message: message))
+            if let retryAt, job.attempt < job.maxAttempts {
+                state = .retryable
+                scheduledAt = retryAt.millisecondsSince1970
+            } else {
+                state = .discarded
+            }
+        case .discarded(let message):
+            errors.append(JobErrorRecord(attempt: job.attempt, at: now, message: message))
+            state = .discarded
+        case .snoozed(let until):
+            state = .available
+            scheduledAt = until.millisecondsSince1970
+            attemptDelta = -1
+        case .released:
+            state = .available
+            scheduledAt = now
+            attemptDelta = -1
+        }
+        let finished = JobState.finished.contains(state)
+        // A finished job keeps blocking its unique key only in the states its options name.
+        let uniqueKeyExpression =
+            finished
+            ? "CASE WHEN unique_finished_states LIKE '%,\(state.rawValue),%' THEN unique_key ELSE NULL END" : "unique_key"
+        let errorsText = String(decoding: try JSONEncoder().encode(errors), as: UTF8.self)
+        try await db.raw(
+            """
+            UPDATE jobs SET state = \(bind: state.rawValue), attempt = attempt + \(bind: attemptDelta),
+                scheduled_at = COALESCE(\(bind: scheduledAt), scheduled_at), errors = \(bind: errorsText),
+                finalized_at = \(bind: finished ? now : nil), lease_expires_at = NULL, leased_by = NULL,
+                unique_key = \(unsafeRaw: uniqueKeyExpression)
+            WHERE id = \(bind: job.id) AND state = 'running' AND leased_by = \(bind: worker)
+            """
+        ).run()
+        try await db.raw("DELETE FROM job_locks WHERE job_id = \(bind: job.id)").run()
+    }
+
+    /// Extends the leases of the jobs a worker is running.
+    func heartbeat(ids: [String], worker: String, until: Int64, on db: any SQLDatabase) async throws {
+        guard !ids.isEmpty else { return }
+        try await db.raw(
+            """
+            UPDATE jobs SET lease_expires_at = \(bind: until)
+            WHERE id IN (\(binds: ids)) AND state = 'running' AND leased_by = \(bind: worker)
+            """
+        ).run()
+    }
+
+    /// Running jobs whose lease ran out (their worker died): retried, or discarded when their
+    /// attempts are used up, with the loss in their error history.
+    /// - Returns: the ids rescued.
+    func rescueExpired(now: Int64, on db: any SQLDatabase) async throws -> [String] {
+        let expired = try await db.raw(
+            """
+            SELECT id, attempt, max_attempts, errors, unique_finished_states FROM jobs
+            WHERE state = 'running' AND lease_expires_at < \(bind: now)
+            """
+        ).all()
+        var rescued: [String] = []
+        for row in expired {
+            let id = try row.decode(column: "id", as: String.self)
+            let attempt = try row.decode(column: "attempt", as: Int.self)
+            let exhausted = attempt >= (try row.decode(column: "max_attempts", as: Int.self))
+            var errors = (try? JSONDecoder().decode([JobErrorRecord].self, from: Data(try row.decode(column: "errors", as: String.self).utf8))) ?? []
+            errors.append(JobErrorRecord(attempt: attempt, at: now, message: "lease expired: the worker running it stopped without finishing"))
+            let state: JobState = exhausted ? .discarded : .retryable
+            let finishedStates = try row.decode(column: "unique_finished_states", as: String.self)
+            let keepKey = !exhausted || finishedStates.contains(",discarded,")
+            let errorsText = String(decoding: try JSONEncoder().encode(errors), as: UTF8.self)
+            let updated = try await db.raw(
+                """
+                UPDATE jobs SET state = \(bind: state.rawValue), scheduled_at = \(bind: now), errors = \(bind: errorsText),
+                    finalized_at = \(bind: exhausted ? now : nil), lease_expires_at = NULL, leased_by = NULL,
+                    unique_key = \(unsafeRaw: keepKey ? "unique_key" : "NULL")
+                WHERE id = \(bind: id) AND state = 'running' AND lease_expires_at < \(bind: now)
+                RETURNING id
+                """
+            ).all()
+            if !updated.isEmpty {
+                try await db.raw("DELETE FROM job_locks WHERE job_id = \(bind: id)").run()
+                rescued.append(id)
+            }
+        }
+        return rescued
+    }
+
+    /// Cancels a job that has not started. Returns whether it was cancelled.
+    func cancel(id: String, now: Int64, on db: any SQLDatabase) async throws -> Bool {
+        !(try await db.raw(
+            """
+            UPDATE jobs SET state = 'cancelled', finalized_at = \(bind: now),
+                unique_key = CASE WHEN unique_finished_states LIKE '%,cancelled,%' THEN unique_key ELSE NULL END
+            WHERE id = \(bind: id) AND state IN ('available', 'retryable') RETURNING id
+            """
+        ).all()).isEmpty
+    }
+
+    /// The job with `id` if `tokenHash` matches its access token.
+    func status(id: String, tokenHash: String, on db: any SQLDatabase) async throws -> JobStatus? {
+        guard
+            let row = try await db.raw(
+                "SELECT * FROM jobs WHERE id = \(bind: id) AND access_token_hash = \(bind: tokenHash)"
+            ).first()
+        else { return nil }
+        let state = try row.decode(column: "state", as: String.self)
+        return JobStatus(
+            id: id, name: try row.decode(column: "name", as: String.self),
+            queue: try row.decode(column: "queue", as: String.self), state: JobState(rawValue: state) ?? .discarded,
+            attempt: try row.decode(column: "attempt", as: Int.self),
+            maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+            createdAt: Date(millisecondsSince1970: try row.decode(column: "created_at", as: Int64.self)),
+            scheduledAt: Date(millisecondsSince1970: try row.decode(column: "scheduled_at", as: Int64.self)),
+            attemptedAt: try row.decode(column: "attempted_at", as: Int64?.self).map(Date.init(millisecondsSince1970:)),
+            finalizedAt: try row.decode(column: "finalized_at", as: Int64?.self).map(Date.init(millisecondsSince1970:)),
+            result: try row.decode(column: "result", as: String?.self),
+            errors: (try? JSONDecoder().decode([JobErrorRecord].self, from: Data(try row.decode(column: "errors", as: String.self).utf8))) ?? [])
+    }
+
+    /// Deletes finished jobs finalized before `olderThan`, and beyond the newest `keep`.
+    /// - Returns: how many rows were deleted.
+    func prune(olderThan: Int64, keep: Int, on db: any SQLDatabase) async throws -> Int {
+        var deleted = try await db.raw(
+            """
+            DELETE FROM jobs WHERE state IN ('completed', 'discarded', 'cancelled') AND finalized_at < \(bind: olderThan)
+            RETURNING id
+            """
+        ).all().count
+        if let cutoff = try await db.raw(
+            """
+            SELECT finalized_at FROM jobs WHERE state IN ('completed', 'discarded', 'cancelled')
+            ORDER BY finalized_at DESC LIMIT 1 OFFSET \(bind: max(0, keep))
+            """
+        ).first()?.decode(column: "finalized_at", as: Int64.self) {
+            deleted += try await db.raw(
+                """
+                DELETE FROM jobs WHERE state IN ('completed', 'discarded', 'cancelled') AND finalized_at <= \(bind: cutoff)
+                RETURNING id
+                """
+            ).all().count
+        }
+        return deleted
+    }
+
+    /// Jobs per (queue, state) for the states that are not finished.
+    func depth(on db: any SQLDatabase) async throws -> [(queue: String, state: String, count: Int)] {
+        try await db.raw(
+            """
+            SELECT queue, state, count(*) AS n FROM jobs WHERE state IN ('available', 'retryable', 'running')
+            GROUP BY queue, state
+            """
+        ).all().map {
+            (try $0.decode(column: "queue", as: String.self), try $0.decode(column: "state", as: String.self),
+             try $0.decode(column: "n", as: Int.self))
+        }
+    }
+
+    static func hashToken(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// `INSERT INTO jobs … ON CONFLICT (unique_key) DO UPDATE … RETURNING id, unique_key`: the
+/// no-op update makes a conflicting row return the existing job's id.
+struct JobInsert: SQLExpression {
+    let columns: [String]
+    let rows: [[any Encodable & Sendable]]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write("INSERT INTO jobs (\(columns.joined(separator: ", "))) VALUES ")
+        writeRows(rows, to: &serializer)
+        serializer.write(" ON CONFLICT (unique_key) DO UPDATE SET unique_key = excluded.unique_key RETURNING id, unique_key")
+    }
+}
+
+/// `INSERT INTO job_locks … ON CONFLICT DO NOTHING RETURNING lock_key`.
+struct JobLockInsert: SQLExpression {
+    let locks: [(String, String)]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write("INSERT INTO job_locks (lock_key, job_id) VALUES ")
+        writeRows(locks.map { [$0.0, $0.1] }, to: &serializer)
+        serializer.write(" ON CONFLICT (lock_key) DO NOTHING RETURNING lock_key")
+    }
+}
+
+/// Completes many jobs with their results in one `UPDATE … FROM (VALUES …)`. The VALUES
+/// columns are read as `column1`, `column2`, the names both engines give them.
+struct JobCompleteMany: SQLExpression {
+    let results: [(id: String, result: String?)]
+    let worker: String
+    let now: Int64
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write("UPDATE jobs SET state = 'completed', finalized_at = ")
+        serializer.write(bind: now)
+        serializer.write(
+            """
+            , result = v.result, lease_expires_at = NULL, leased_by = NULL,
+            unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
+            FROM (SELECT column1 AS id, column2 AS result FROM (VALUES 
+            """)
+        writeRows(results.map { [$0.id, $0.result] }, to: &serializer)
+        serializer.write(") AS t) AS v WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = ")
+        serializer.write(bind: worker)
+    }
+}
+
+private func writeRows(_ rows: [[any Encodable & Sendable]], to serializer: inout SQLSerializer) {
+    for (index, row) in rows.enumerated() {
+        serializer.write(index == 0 ? "(" : ", (")
+        for (column, value) in row.enumerated() {
+            if column > 0 { serializer.write(", ") }
+            serializer.write(bind: value)
+        }
+        serializer.write(")")
+    }
+}
