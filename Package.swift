@@ -85,6 +85,7 @@ let package = Package(
             name: "banksync",
             dependencies: [
                 "BankSyncCore",
+                "BankSyncJobs",
                 "BankSyncStore",
                 "BankSyncServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -126,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "BankSyncJobsTests",
             dependencies: [
-                "BankSyncJobs", "BankSyncStore", "BankSyncTesting",
+                "BankSyncJobs", "BankSyncStore", "BankSyncTesting", "banksync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

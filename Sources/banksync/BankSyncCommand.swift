@@ -8,7 +8,9 @@ struct BankSyncCommand: AsyncParsableCommand {
         abstract: "A self-hostable bank and transaction sync engine.",
         discussion: "Configuration comes from BANKSYNC_* environment variables; see README.md.",
         version: BankSyncVersion.string,
-        subcommands: [MigrateCommand.self, ServeCommand.self, KeysCommand.self, VersionCommand.self, BenchCommand.self]
+        subcommands: [
+            MigrateCommand.self, ServeCommand.self, WorkerCommand.self, KeysCommand.self, VersionCommand.self, BenchCommand.self,
+        ]
     )
 }
 

@@ -17,7 +17,11 @@ public struct JobListener: Service {
     }
 
     public func run() async throws {
-        guard queue.database.engine == .postgres else { return }
+        guard queue.database.engine == .postgres else {
+            // Embedded mode wakes workers in-process; stay up so the group does not see us end.
+            try? await gracefulShutdown()
+            return
+        }
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

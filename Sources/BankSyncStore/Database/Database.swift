@@ -46,6 +46,9 @@ public final class Database: Service, Sendable {
     /// and reads its header, so a file that is not a database fails here, not on first use.
     /// PostgreSQL: makes and closes one connection, so a wrong host or password fails here with
     /// the server's reason.
+    /// - Important: a PostgreSQL database answers queries only while ``run()`` runs (in a
+    ///   `ServiceGroup`); before that a query waits. Use ``withDatabase(_:logger:busyTimeout:_:)``
+    ///   for work outside a service group.
     /// - Throws: ``StoreError`` (`.cannotOpen`, `.corrupt`, `.busy`, `.unreachable`).
     /// - Parameter busyTimeout: SQLite only: how long a write waits for another process's lock
     ///   before failing with `.busy`.
@@ -116,14 +119,16 @@ public final class Database: Service, Sendable {
     }
 
     /// Runs `body` with a database handle; statements in it may interleave with other sessions'.
+    ///
+    /// Statements are not logged: their bound values can hold payloads and ciphertexts.
     public func withSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch backend {
             case .sqlite(let connection, let lock):
-                return try await lock.withLock { try await body(connection.sql()) }
+                return try await lock.withLock { try await body(connection.sql(queryLogLevel: nil)) }
             case .postgres(let client):
                 return try await client.withConnection { connection in
-                    try await body(connection.sql(queryLogLevel: .trace, logger: logger))
+                    try await body(connection.sql(queryLogLevel: nil, logger: logger))
                 }
             }
         } catch {

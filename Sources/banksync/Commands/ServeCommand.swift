@@ -1,21 +1,31 @@
 import ArgumentParser
+import BankSyncJobs
 import BankSyncServer
 import BankSyncStore
 import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// `banksync serve`: runs the HTTP API (for now the health endpoints) until SIGTERM or SIGINT.
+/// `banksync serve`: runs the HTTP API (for now the health endpoints) and, in the same
+/// process, the job workers, scheduler and maintenance, until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the BankSync server.")
 
-    @Flag(name: .long, help: "Do not apply pending migrations at start-up (fail readiness instead).")
+    @Flag(name: .long, help: "Do not apply pending migrations at start-up (refuse to start on an old schema instead).")
     var noMigrate = false
 
     func run() async throws {
         let configuration = try await Bootstrap.configuration()
         let logger = Logger(label: "banksync")
-        // The database first: a key file is only generated for a database that opened.
+        // Migrate on a short-lived handle first, so workers never start against an old schema.
+        if !noMigrate {
+            try await Bootstrap.reportingErrors {
+                try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
+                    try await Migrator(database: database, logger: logger).migrate()
+                }
+            }
+        }
+        // The database before the keys: a key file is only generated for a database that opened.
         let database = try await Bootstrap.reportingErrors {
             try await Database.open(configuration.databaseURL, logger: logger)
         }
@@ -29,6 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         let migrator = store.migrator(logger: logger)
+        // Embedded mode runs everything in this process: API, workers, scheduler, maintenance.
+        let jobs = JobQueue(database: database, logger: logger)
+        var registry = JobRegistry()
+        Diagnostics.register(in: &registry)
         let app = BankSyncApplication.make(configuration: configuration, store: store, logger: logger) { port in
             logger.info(
                 "banksync is listening",
@@ -40,7 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: database),
-                    .init(service: StartupService(migrate: !noMigrate, migrator: migrator, logger: logger)),
+                    .init(service: StartupService(migrator: migrator, logger: logger)),
+                    .init(service: JobListener(queue: jobs, logger: logger)),
+                    .init(service: JobMaintenance(queue: jobs, logger: logger)),
+                    .init(service: JobScheduler(queue: jobs, schedules: [], logger: logger)),
+                    .init(service: JobWorker(queue: jobs, registry: registry, logger: logger)),
                     .init(service: app),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -55,20 +73,14 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Applies migrations once the database service is running (PostgreSQL's pool needs it), and
-/// refuses to go on against a schema newer than this binary. Then waits for shutdown.
+/// Refuses to go on against a schema this binary does not know (too new, or not migrated
+/// with `--no-migrate`); then waits for shutdown.
 struct StartupService: Service {
-    let migrate: Bool
     let migrator: Migrator
     let logger: Logger
 
     func run() async throws {
-        if migrate {
-            try await migrator.migrate()
-        } else {
-            let version = try await migrator.currentVersion()
-            if version > Migrator.latestVersion { try await migrator.ensureCompatible() }
-        }
+        try await migrator.ensureCompatible()
         try? await gracefulShutdown()
     }
 }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import BankSyncJobs
+import BankSyncServer
+import BankSyncStore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `banksync worker`: runs job workers (plus the wake-up listener, maintenance and the
+/// scheduler) without the HTTP API, for distributed mode.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run background job workers against the configured database.")
+
+    @Option(help: "The queue to work.") var queue = "default"
+    @Option(help: "Jobs run at once.") var concurrency = 10
+    @Option(help: "Seconds a claimed job stays ours without a heartbeat.") var leaseSeconds = 30
+    @Option(help: "Milliseconds between polls when no wake-up arrives.") var pollIntervalMs = 1_000
+
+    func run() async throws {
+        let configuration = try await Bootstrap.configuration()
+        let logger = Logger(label: "banksync.worker")
+        // Check the schema on a short-lived handle: the main one's pool only runs inside the group.
+        try await Bootstrap.reportingErrors {
+            try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
+                try await Migrator(database: database, logger: logger).ensureCompatible()
+            }
+        }
+        let database = try await Bootstrap.reportingErrors {
+            try await Database.open(configuration.databaseURL, logger: logger)
+        }
+        let jobs = JobQueue(database: database, logger: logger)
+        var registry = JobRegistry()
+        Diagnostics.register(in: &registry)
+        let worker = JobWorker(
+            queue: jobs, registry: registry,
+            configuration: .init(
+                queue: queue, concurrency: concurrency, leaseDuration: .seconds(leaseSeconds),
+                pollInterval: .milliseconds(pollIntervalMs)),
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: database),
+                    .init(service: JobListener(queue: jobs, logger: logger)),
+                    .init(service: JobMaintenance(queue: jobs, logger: logger)),
+                    .init(service: JobScheduler(queue: jobs, schedules: [], logger: logger)),
+                    .init(service: worker),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.info("worker starting", metadata: ["worker_id": "\(worker.workerID)", "database": "\(configuration.databaseURL)"])
+        do {
+            try await Bootstrap.reportingErrors { try await group.run() }
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+}

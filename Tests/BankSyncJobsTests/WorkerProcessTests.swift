@@ -1,0 +1,85 @@
+import BankSyncJobs
+import BankSyncStore
+import BankSyncTesting
+import Foundation
+import SQLKit
+import Testing
+
+@Suite("Worker processes")
+struct WorkerProcessTests {
+    /// The `banksync` executable built beside the test bundle.
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banksync")
+    }
+
+    @Test("a worker process killed with SIGKILL mid-job: the job is rescued and completes once more, nothing else is lost", arguments: TestEngine.available)
+    func sigkill(engine: TestEngine) async throws {
+        let binary = Self.executable
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("banksync executable not found at \(binary.path)")
+            return
+        }
+        try await withTestStore(engine) { store, directory in
+            let queue = JobQueue(database: store.database, logger: testLogger())
+            var first = Diagnostics.sleep
+            first.options.priority = -1
+            let victim = try await queue.enqueue(first, Diagnostics.Sleep(milliseconds: 120_000, note: "victim"))
+            let others = try await queue.enqueueMany((0..<5).map { .init(Diagnostics.sleep, Diagnostics.Sleep(milliseconds: 1, note: "other-\($0)")) })
+
+            // A real worker process takes the high-priority job and hangs in it.
+            let child = Process()
+            child.executableURL = binary
+            child.arguments = ["worker", "--concurrency", "1", "--lease-seconds", "2", "--poll-interval-ms", "100"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["BANKSYNC_DATABASE_URL"] = Self.url(of: store.database, directory: directory)
+            environment["BANKSYNC_ENCRYPTION_KEYS"] = "test:\(Keyring.generateKeyBase64())"
+            environment["BANKSYNC_LOG_LEVEL"] = "warning"
+            child.environment = environment
+            child.standardOutput = FileHandle.nullDevice
+            try child.run()
+            defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+            try await eventually("the child to start the victim") {
+                let leasedBy = try await store.database.withSession { db in
+                    try await db.raw("SELECT leased_by FROM jobs WHERE id = \(bind: victim.id) AND state = 'running'").first()?
+                        .decode(column: "leased_by", as: String?.self)
+                }
+                return leasedBy?.contains(":\(child.processIdentifier):") == true
+            }
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal)
+
+            // This process works the queue with a fast handler under the same name.
+            let runs = Recorder()
+            var registry = JobRegistry()
+            registry.register(Diagnostics.sleep) { payload, _ in
+                runs.bump(payload.note ?? "?")
+                return payload
+            }
+            let maintenance = JobMaintenance(queue: queue, configuration: .init(rescueInterval: .milliseconds(200)), logger: testLogger())
+            try await withServices([maintenance, fastWorker(queue, registry)]) {
+                try await eventually("everything completed", timeout: .seconds(30)) {
+                    for job in [victim] + others {
+                        guard try await queue.status(id: job.id, token: job.accessToken!)?.state == .completed else { return false }
+                    }
+                    return true
+                }
+            }
+            let status = try #require(try await queue.status(id: victim.id, token: victim.accessToken!))
+            #expect(status.attempt == 2)
+            #expect(status.errors.first?.message.contains("lease expired") == true)
+            #expect(runs.value("victim") == 1)
+            #expect((0..<5).allSatisfy { runs.value("other-\($0)") == 1 })
+        }
+    }
+
+    static func url(of database: Database, directory: URL?) -> String {
+        switch database.url {
+        case .sqlite(let path): return "sqlite://\(path)"
+        case .sqliteMemory: return "sqlite::memory:"
+        case .postgres(let l):
+            let password = l.password.map { ":\($0)" } ?? ""
+            return "postgres://\(l.username)\(password)@\(l.host):\(l.port)/\(l.database)?sslmode=disable"
+        }
+    }
+}
