@@ -1,0 +1,157 @@
+import ArgumentParser
+import BankSyncJobs
+import BankSyncStore
+import Foundation
+import Logging
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+
+/// `banksync bench queue`: enqueue (batched and one by one), drain of no-op jobs, and
+/// enqueue→start latency, on SQLite and PostgreSQL. The shapes match the peer scripts in
+/// `../shared/bench/queue-peers/` so their figures can be set side by side.
+struct QueueBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "Job queue throughput and latency.",
+        discussion: "PostgreSQL runs when --postgres-url or BANKSYNC_TEST_POSTGRES_URL is set. It empties the jobs table of that database: point it at a scratch database.")
+
+    @Option(help: "Jobs for batched enqueue and drain.") var jobs = 20_000
+    @Option(help: "Jobs enqueued one by one.") var singleJobs = 20_000
+    @Option(help: "Runs per measurement; the median is reported.") var runs = 3
+    @Option(help: "Worker concurrency (claim batch = free slots) for the drain.") var concurrency = 100
+    @Option(help: "Jobs in the latency run.") var latencyJobs = 200
+    @Option(help: "Milliseconds between latency-run enqueues.") var intervalMs = 50
+    @Option(help: "PostgreSQL URL (default: BANKSYNC_TEST_POSTGRES_URL).") var postgresURL: String?
+    @Flag(help: "Skip SQLite.") var skipSqlite = false
+    @Flag(help: "Skip PostgreSQL.") var skipPostgres = false
+
+    struct Noop: Codable, Sendable {
+        var n: Int
+        /// Seconds since 1970 when enqueued (latency run).
+        var at: Double
+    }
+
+    static let noop = JobDefinition<Noop, EmptyResult>(name: "bench.noop", options: JobOptions(queue: "bench", maxAttempts: 1))
+
+    func run() async throws {
+        var logger = Logger(label: "banksync.bench")
+        logger.logLevel = .error
+        var lines: [String] = []
+        if !skipSqlite {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("banksync-qbench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let url = DatabaseURL.sqlite(path: directory.appendingPathComponent("queue.sqlite").path)
+            lines += try await measure(engine: "sqlite", url: url, logger: logger)
+        }
+        if !skipPostgres, let text = postgresURL ?? ProcessInfo.processInfo.environment["BANKSYNC_TEST_POSTGRES_URL"] {
+            lines += try await measure(engine: "postgres", url: try DatabaseURL(parsing: text), logger: logger)
+        }
+        print("| engine | metric | jobs | median | unit |\n|---|---|---|---|---|")
+        for line in lines { print(line) }
+    }
+
+    func measure(engine: String, url: DatabaseURL, logger: Logger) async throws -> [String] {
+        try await Database.withDatabase(url, logger: logger) { database in
+            try await Migrator(database: database, logger: logger).migrate()
+            let queue = JobQueue(database: database, logger: logger)
+            var batched: [Double] = []
+            var single: [Double] = []
+            var drain: [Double] = []
+            var p50: [Double] = []
+            var p95: [Double] = []
+            for _ in 0..<runs {
+                try await empty(database)
+                let requests = (0..<jobs).map { JobQueue.Request(Self.noop, Noop(n: $0, at: 0)) }
+                batched.append(Double(jobs) / (try await UpsertBench.time { try await queue.enqueueMany(requests) }))
+
+                try await empty(database)
+                single.append(
+                    Double(singleJobs)
+                        / (try await UpsertBench.time {
+                            for i in 0..<singleJobs { try await queue.enqueue(Self.noop, Noop(n: i, at: 0)) }
+                        }))
+
+                try await empty(database)
+                try await queue.enqueueMany(requests)
+                drain.append(Double(jobs) / (try await drainTime(queue: queue, logger: logger)))
+
+                try await empty(database)
+                let (fifty, ninetyFive) = try await latency(queue: queue, logger: logger)
+                p50.append(fifty)
+                p95.append(ninetyFive)
+            }
+            try await empty(database)
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            return [
+                "| \(engine) | enqueue batched | \(jobs) | \(Int(median(batched))) | jobs/s |",
+                "| \(engine) | enqueue one by one | \(singleJobs) | \(Int(median(single))) | jobs/s |",
+                "| \(engine) | drain (concurrency \(concurrency)) | \(jobs) | \(Int(median(drain))) | jobs/s |",
+                "| \(engine) | enqueue→start p50 | \(latencyJobs) | \(String(format: "%.2f", median(p50))) | ms |",
+                "| \(engine) | enqueue→start p95 | \(latencyJobs) | \(String(format: "%.2f", median(p95))) | ms |",
+            ]
+        }
+    }
+
+    func empty(_ database: Database) async throws {
+        try await database.withSession { db in
+            try await db.raw("DELETE FROM job_locks").run()
+            try await db.raw("DELETE FROM jobs").run()
+        }
+    }
+
+    /// Seconds from starting a worker until every queued job is completed.
+    func drainTime(queue: JobQueue, logger: Logger) async throws -> Double {
+        var registry = JobRegistry()
+        registry.register(Self.noop) { _, _ in EmptyResult() }
+        let worker = JobWorker(
+            queue: queue, registry: registry,
+            configuration: .init(queue: "bench", concurrency: concurrency, pollInterval: .milliseconds(100)), logger: logger)
+        return try await withRunning([worker, JobListener(queue: queue, logger: logger)], logger: logger) {
+            try await UpsertBench.time {
+                while try await queue.database.withSession({ db in
+                    try await db.raw("SELECT count(*) AS n FROM jobs WHERE state <> 'completed'").first()?.decode(column: "n", as: Int.self) ?? 0
+                }) > 0 {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+        }
+    }
+
+    /// p50 and p95 in milliseconds of enqueue→handler-start, one job every `intervalMs`.
+    func latency(queue: JobQueue, logger: Logger) async throws -> (Double, Double) {
+        let samples = Mutex<[Double]>([])
+        var registry = JobRegistry()
+        registry.register(Self.noop) { payload, _ in
+            let delay = (Date().timeIntervalSince1970 - payload.at) * 1000
+            samples.withLock { $0.append(delay) }
+            return EmptyResult()
+        }
+        let worker = JobWorker(
+            queue: queue, registry: registry, configuration: .init(queue: "bench", concurrency: 10, pollInterval: .seconds(1)),
+            logger: logger)
+        try await withRunning([worker, JobListener(queue: queue, logger: logger)], logger: logger) {
+            try await Task.sleep(for: .milliseconds(500))  // listener connected, worker idle
+            for i in 0..<latencyJobs {
+                try await queue.enqueue(Self.noop, Noop(n: i, at: Date().timeIntervalSince1970))
+                try await Task.sleep(for: .milliseconds(intervalMs))
+            }
+            while samples.withLock({ $0.count }) < latencyJobs { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let sorted = samples.withLock { $0 }.sorted()
+        return (sorted[sorted.count / 2], sorted[Int(0.95 * Double(sorted.count - 1))])
+    }
+
+    func withRunning<T: Sendable>(_ services: [any Service], logger: Logger, _ body: () async throws -> T) async throws -> T {
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+}
