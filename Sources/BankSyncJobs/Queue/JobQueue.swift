@@ -86,21 +86,15 @@ public final class JobQueue: Sendable {
                     tokenHash: JobStore.hashToken(token)))
         }
         let queues = Set(jobs.map(\.queue))
-        let insert: (any SQLDatabase) async throws -> [String] = { db in
-            let ids = try await self.store.insert(jobs, now: now.millisecondsSince1970, on: db)
-            if self.database.engine == .postgres {
-                // One NOTIFY per queue per statement; delivered when the transaction commits.
-                for queue in queues.sorted() {
-                    try await db.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: queue))").run()
-                }
-            }
-            return ids
-        }
+        // PostgreSQL: one statement (it also NOTIFYs each queue once; delivered at commit), so
+        // without a caller's transaction it needs none. SQLite: batches in one transaction.
         let ids: [String]
         if let db {
-            ids = try await insert(db)
+            ids = try await store.insert(jobs, now: now.millisecondsSince1970, on: db)
+        } else if database.engine == .postgres {
+            ids = try await database.withSession { try await self.store.insert(jobs, now: now.millisecondsSince1970, on: $0) }
         } else {
-            ids = try await database.transaction { try await insert($0) }
+            ids = try await database.transaction { try await self.store.insert(jobs, now: now.millisecondsSince1970, on: $0) }
         }
         if database.engine == .sqlite {
             for queue in queues { notifier.notify(queue: queue) }

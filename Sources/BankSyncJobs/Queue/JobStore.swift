@@ -47,28 +47,34 @@ struct JobStore: Sendable {
             }
             toInsert.append(index)
         }
-        let size = max(1, min(1_000, engine.maxBindParameters / Self.insertColumns.count))
-        for start in stride(from: 0, to: toInsert.count, by: size) {
-            let slice = toInsert[start..<min(start + size, toInsert.count)]
-            let rows: [[any Encodable & Sendable]] = slice.map { index in
-                let j = jobs[index]
-                return [
-                    j.id, j.name, j.queue, JobState.available.rawValue, j.priority, j.payload, 0, j.maxAttempts,
-                    j.scheduledAt, now, j.timeoutMilliseconds, j.uniqueKey, j.uniqueFinishedStates, j.lockKey, "[]",
-                    j.tokenHash,
-                ]
-            }
-            let statement = JobInsert(columns: Self.insertColumns, rows: rows)
-            let returned = try await db.rows(statement)
-            var existingByKey: [String: String] = [:]
-            for row in returned {
-                if let key = try row.decode(column: "unique_key", as: String?.self) {
-                    existingByKey[key] = try row.decode(column: "id", as: String.self)
+        let returned: [any SQLRow]
+        if engine == .postgres {
+            returned = try await insertPostgres(toInsert.map { jobs[$0] }, now: now, on: db)
+        } else {
+            var rows: [any SQLRow] = []
+            let size = max(1, min(1_000, engine.maxBindParameters / Self.insertColumns.count))
+            for start in stride(from: 0, to: toInsert.count, by: size) {
+                let slice = toInsert[start..<min(start + size, toInsert.count)]
+                let values: [[any Encodable & Sendable]] = slice.map { index in
+                    let j = jobs[index]
+                    return [
+                        j.id, j.name, j.queue, JobState.available.rawValue, j.priority, j.payload, 0, j.maxAttempts,
+                        j.scheduledAt, now, j.timeoutMilliseconds, j.uniqueKey, j.uniqueFinishedStates, j.lockKey, "[]",
+                        j.tokenHash,
+                    ]
                 }
+                rows += try await db.rows(JobInsert(columns: Self.insertColumns, rows: values))
             }
-            for index in slice {
-                if let key = jobs[index].uniqueKey, let stored = existingByKey[key] { ids[index] = stored }
+            returned = rows
+        }
+        var existingByKey: [String: String] = [:]
+        for row in returned {
+            if let key = try row.decode(column: "unique_key", as: String?.self) {
+                existingByKey[key] = try row.decode(column: "id", as: String.self)
             }
+        }
+        for index in toInsert {
+            if let key = jobs[index].uniqueKey, let stored = existingByKey[key] { ids[index] = stored }
         }
         // Later duplicates of a key inside the batch follow what their first occurrence became.
         for (index, job) in jobs.enumerated() {
@@ -78,8 +84,22 @@ struct JobStore: Sendable {
     }
 
     /// Claims up to `limit` due jobs of `queue` for `worker`, in priority order, skipping jobs
-    /// whose lock key another running job holds. One transaction.
-    func claim(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, on db: any SQLDatabase)
+    /// whose lock key another running job holds. PostgreSQL: one statement; SQLite: one
+    /// transaction of three.
+    func claim(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, in database: Database)
+        async throws -> [ClaimedJob]
+    {
+        if engine == .postgres {
+            return try await database.withSession { db in
+                try await claimPostgres(queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, on: db)
+            }
+        }
+        return try await database.transaction { db in
+            try await claimGeneric(queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, on: db)
+        }
+    }
+
+    private func claimGeneric(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, on db: any SQLDatabase)
         async throws -> [ClaimedJob]
     {
         let candidates = try await db.raw(
@@ -123,18 +143,24 @@ struct JobStore: Sendable {
             WHERE id IN (\(binds: ids))
             """
         ).run()
+        return try chosen.map { try Self.claimedJob($0, attemptOffset: 1) }
+    }
+
+    /// A claimed row as a ``ClaimedJob``; `attemptOffset` is 1 when the row was read before
+    /// its attempt was counted.
+    static func claimedJob(_ row: any SQLRow, attemptOffset: Int) throws -> ClaimedJob {
         let decoder = JSONDecoder()
-        return try chosen.map { row in
+        do {
             let created = try row.decode(column: "created_at", as: Int64.self)
             let scheduled = try row.decode(column: "scheduled_at", as: Int64.self)
             let errors = try row.decode(column: "errors", as: String.self)
             return ClaimedJob(
                 id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
                 payload: try row.decode(column: "payload", as: String.self),
-                attempt: try row.decode(column: "attempt", as: Int.self) + 1,
+                attempt: try row.decode(column: "attempt", as: Int.self) + attemptOffset,
                 maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
                 timeout: .milliseconds(try row.decode(column: "timeout_ms", as: Int64.self)),
-                errors: (try? decoder.decode([JobErrorRecord].self, from: Data(errors.utf8))) ?? [],
+                errors: errors == "[]" ? [] : (try? decoder.decode([JobErrorRecord].self, from: Data(errors.utf8))) ?? [],
                 lockKey: try row.decode(column: "lock_key", as: String?.self),
                 dueAt: Date(millisecondsSince1970: max(created, scheduled)))
         }
@@ -145,6 +171,10 @@ struct JobStore: Sendable {
         async throws
     {
         guard !results.isEmpty else { return }
+        if engine == .postgres {
+            try await completePostgres(results, worker: worker, now: now, on: db)
+            return
+        }
         _ = try await db.rows(JobCompleteMany(results: results, worker: worker, now: now))
         try await db.raw("DELETE FROM job_locks WHERE job_id IN (\(binds: results.map(\.id)))").run()
     }
@@ -317,7 +347,14 @@ struct JobStore: Sendable {
     }
 
     static func hashToken(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: Data(token.utf8)) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }
 

@@ -63,23 +63,30 @@ public struct JobWorker: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.heartbeatLoop(state) }
+                // Claim when at least this many slots are free (or nothing runs), so claims come in
+                // batches instead of one round trip per finished job.
+                let claimThreshold = max(1, configuration.concurrency / 4)
                 while !state.isStopping && !Task.isCancelled {
                     await flush(state)
-                    let free = configuration.concurrency - state.inFlightCount
+                    let inFlight = state.inFlightCount
+                    let free = configuration.concurrency - inFlight
                     var claimed: [ClaimedJob] = []
-                    if free > 0 {
+                    if free >= claimThreshold || (inFlight == 0 && free > 0) {
                         claimed = await claim(limit: free)
                         for job in claimed {
                             state.start(job)
                             group.addTask {
                                 let outcome = await self.execute(job, state: state)
-                                state.finish(job, outcome)
-                                wake.signal()
+                                // Wake the loop once enough slots are free to claim a batch, or
+                                // when the last job finishes; otherwise the short wait below flushes.
+                                if state.finish(job, outcome) >= claimThreshold || state.inFlightCount == 0 { wake.signal() }
                             }
                         }
                     }
                     if free > 0 && claimed.count == free { continue }  // a full batch: there may be more
-                    await wake.wait(timeout: configuration.pollInterval)
+                    // With jobs running, come back soon to record their outcomes; idle, poll.
+                    let busy = state.inFlightCount > 0 || state.hasFinished
+                    await wake.wait(timeout: busy ? min(configuration.pollInterval, .milliseconds(20)) : configuration.pollInterval)
                 }
                 // Draining: let running jobs finish until the deadline.
                 let deadline = ContinuousClock.now + configuration.shutdownDeadline
@@ -102,11 +109,9 @@ public struct JobWorker: Service {
     private func claim(limit: Int) async -> [ClaimedJob] {
         do {
             let now = jobs.now().millisecondsSince1970
-            return try await jobs.database.transaction { db in
-                try await jobs.store.claim(
-                    queue: configuration.queue, limit: limit, worker: workerID, now: now,
-                    leaseMilliseconds: configuration.leaseDuration.milliseconds, on: db)
-            }
+            return try await jobs.store.claim(
+                queue: configuration.queue, limit: limit, worker: workerID, now: now,
+                leaseMilliseconds: configuration.leaseDuration.milliseconds, in: jobs.database)
         } catch {
             logger.warning("claiming jobs failed; will retry", metadata: ["error": "\(error)"])
             return []
@@ -124,10 +129,17 @@ public struct JobWorker: Service {
             if case .completed(let result) = outcome { completions.append((job.id, result)) } else { others.append((job, outcome)) }
         }
         do {
-            try await jobs.database.transaction { db in
-                try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
-                for (job, outcome) in others {
-                    try await jobs.store.settle(job, outcome: outcome, worker: workerID, now: now, on: db)
+            if others.isEmpty && jobs.database.engine == .postgres {
+                // One statement: no transaction needed.
+                try await jobs.database.withSession { db in
+                    try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
+                }
+            } else {
+                try await jobs.database.transaction { db in
+                    try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
+                    for (job, outcome) in others {
+                        try await jobs.store.settle(job, outcome: outcome, worker: workerID, now: now, on: db)
+                    }
                 }
             }
         } catch {
@@ -255,12 +267,16 @@ final class WorkerState: Sendable {
     var leasedIDs: [String] { state.withLock { Array($0.inFlight.keys) + $0.finished.map(\.0.id) } }
 
     func start(_ job: ClaimedJob) { state.withLock { $0.inFlight[job.id] = job } }
-    func finish(_ job: ClaimedJob, _ outcome: JobOutcome) {
+    /// Records an outcome; returns how many finished outcomes wait to be written.
+    @discardableResult
+    func finish(_ job: ClaimedJob, _ outcome: JobOutcome) -> Int {
         state.withLock {
             $0.inFlight[job.id] = nil
             $0.finished.append((job, outcome))
+            return $0.finished.count
         }
     }
+    var hasFinished: Bool { state.withLock { !$0.finished.isEmpty } }
     func takeFinished() -> [(ClaimedJob, JobOutcome)] {
         state.withLock { state in
             defer { state.finished = [] }

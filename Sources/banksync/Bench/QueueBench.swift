@@ -103,13 +103,20 @@ struct QueueBench: AsyncParsableCommand {
 
     /// Seconds from starting a worker until every queued job is completed.
     func drainTime(queue: JobQueue, logger: Logger) async throws -> Double {
+        let handled = Mutex(0)
         var registry = JobRegistry()
-        registry.register(Self.noop) { _, _ in EmptyResult() }
+        registry.register(Self.noop) { _, _ in
+            handled.withLock { $0 += 1 }
+            return EmptyResult()
+        }
         let worker = JobWorker(
             queue: queue, registry: registry,
             configuration: .init(queue: "bench", concurrency: concurrency, pollInterval: .milliseconds(100)), logger: logger)
         return try await withRunning([worker, JobListener(queue: queue, logger: logger)], logger: logger) {
             try await UpsertBench.time {
+                // Count in memory while draining (a COUNT over the table would compete with the
+                // worker); then wait for the last outcomes to be written.
+                while handled.withLock({ $0 }) < jobs { try await Task.sleep(for: .milliseconds(2)) }
                 while try await queue.database.withSession({ db in
                     try await db.raw("SELECT count(*) AS n FROM jobs WHERE state <> 'completed'").first()?.decode(column: "n", as: Int.self) ?? 0
                 }) > 0 {
