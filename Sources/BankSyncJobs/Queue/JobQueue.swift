@@ -125,9 +125,17 @@ public final class JobQueue: Sendable {
         }
     }
 
+    /// `jst_` + 64 hex digits of secure randomness.
     static func makeToken() -> String {
-        "jst_" + SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let digits = Array("0123456789abcdef".utf8)
+        var text = Array("jst_".utf8)
+        text.reserveCapacity(68)
+        SymmetricKey(size: .bits256).withUnsafeBytes { bytes in
+            for byte in bytes {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 0x0f)])
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
