@@ -73,6 +73,52 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("two worker processes drain one queue: every job completes exactly once, unique keys hold", arguments: TestEngine.available)
+    func twoProcesses(engine: TestEngine) async throws {
+        let binary = Self.executable
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("banksync executable not found at \(binary.path)")
+            return
+        }
+        try await withTestStore(engine) { store, directory in
+            let queue = JobQueue(database: store.database, logger: testLogger())
+            var unique = Diagnostics.sleep
+            unique.uniqueKey = { $0.note }
+            let enqueued = try await queue.enqueueMany((0..<400).map { .init(unique, Diagnostics.Sleep(milliseconds: 2, note: "k\($0 % 200)")) })
+            #expect(Set(enqueued.map(\.id)).count == 200)
+            var children: [Process] = []
+            for _ in 0..<2 {
+                let child = Process()
+                child.executableURL = binary
+                child.arguments = ["worker", "--concurrency", "8", "--poll-interval-ms", "100"]
+                var environment = ProcessInfo.processInfo.environment
+                environment["BANKSYNC_DATABASE_URL"] = Self.url(of: store.database, directory: directory)
+                environment["BANKSYNC_ENCRYPTION_KEYS"] = "test:\(Keyring.generateKeyBase64())"
+                environment["BANKSYNC_LOG_LEVEL"] = "error"
+                child.environment = environment
+                try child.run()
+                children.append(child)
+            }
+            defer { for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+            try await eventually("the queue to drain", timeout: .seconds(60)) {
+                try await store.database.withSession { db in
+                    try await db.raw("SELECT count(*) AS n FROM jobs WHERE state <> 'completed'").first()?.decode(column: "n", as: Int.self)
+                } == 0
+            }
+            for child in children {
+                kill(child.processIdentifier, SIGTERM)
+                child.waitUntilExit()
+                #expect(child.terminationStatus == 0, "worker did not shut down cleanly on SIGTERM")
+            }
+            let rows = try await store.database.withSession { db in
+                try await db.raw("SELECT attempt FROM jobs").all()
+            }
+            #expect(rows.count == 200)
+            // Each job was claimed once: a second claim would have counted a second attempt.
+            #expect(try rows.allSatisfy { try $0.decode(column: "attempt", as: Int.self) == 1 })
+        }
+    }
+
     static func url(of database: Database, directory: URL?) -> String {
         switch database.url {
         case .sqlite(let path): return "sqlite://\(path)"
