@@ -93,4 +93,16 @@ struct MigrationTests {
             #expect(stored == nil)
         }
     }
+
+    @Test("on PostgreSQL the queue table gets its vacuum tuning", .enabled(if: TestEngine.postgresURL != nil))
+    func postgresTuning() async throws {
+        try await withTestStore(.postgres) { store, _ in
+            let options = try await store.database.withSession { db in
+                try await db.raw("SELECT array_to_string(reloptions, ',') AS o FROM pg_class WHERE relname = 'jobs'").first()?
+                    .decode(column: "o", as: String?.self)
+            }
+            #expect(options?.contains("fillfactor=70") == true)
+            #expect(options?.contains("autovacuum_vacuum_scale_factor=0.01") == true)
+        }
+    }
 }

@@ -8,10 +8,14 @@ public struct Migration: Sendable {
     public let name: String
     /// The statements, run in order. Each must run unchanged on SQLite and PostgreSQL.
     public let statements: [String]
+    /// Run after ``statements`` on PostgreSQL only: storage tuning that SQLite has no words for.
+    /// Never schema: both engines must end with the same tables, columns and indexes.
+    public let postgresTuning: [String]
 
-    public init(version: Int, name: String, statements: [String]) {
+    public init(version: Int, name: String, statements: [String], postgresTuning: [String] = []) {
         self.version = version
         self.name = name
         self.statements = statements
+        self.postgresTuning = postgresTuning
     }
 }

@@ -48,6 +48,9 @@ public struct Migrator: Sendable {
             var done: [Int] = []
             for migration in migrations where migration.version > current {
                 for statement in migration.statements { try await db.raw(SQLQueryString(statement)).run() }
+                if database.engine == .postgres {
+                    for statement in migration.postgresTuning { try await db.raw(SQLQueryString(statement)).run() }
+                }
                 try await db.raw(
                     """
                     INSERT INTO schema_migrations (version, name, applied_at)

@@ -194,6 +194,17 @@ enum Schema {
                 // tick fire once across every process running the scheduler.
                 "CREATE TABLE job_schedules (name TEXT PRIMARY KEY, last_tick BIGINT NOT NULL)",
             ]),
+        // Every job row is updated two or three times and the fetch index is partial on state,
+        // so dead tuples pile up fast: vacuum the queue tables early and leave room for updates.
+        Migration(
+            version: 3, name: "jobs-autovacuum", statements: [],
+            postgresTuning: [
+                """
+                ALTER TABLE jobs SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01,
+                    autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.02)
+                """,
+                "ALTER TABLE job_locks SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_cost_delay = 0)",
+            ]),
     ]
 
     /// The newest schema version this binary knows.
