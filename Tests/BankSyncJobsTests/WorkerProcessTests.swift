@@ -19,7 +19,7 @@ struct WorkerProcessTests {
             Issue.record("banksync executable not found at \(binary.path)")
             return
         }
-        try await withTestStore(engine) { store, directory in
+        try await withTestStore(engine) { store, _ in
             let queue = JobQueue(database: store.database, logger: testLogger())
             var first = Diagnostics.sleep
             first.options.priority = -1
@@ -27,16 +27,8 @@ struct WorkerProcessTests {
             let others = try await queue.enqueueMany((0..<5).map { .init(Diagnostics.sleep, Diagnostics.Sleep(milliseconds: 1, note: "other-\($0)")) })
 
             // A real worker process takes the high-priority job and hangs in it.
-            let child = Process()
-            child.executableURL = binary
-            child.arguments = ["worker", "--concurrency", "1", "--lease-seconds", "2", "--poll-interval-ms", "100"]
-            var environment = ProcessInfo.processInfo.environment
-            environment["BANKSYNC_DATABASE_URL"] = Self.url(of: store.database, directory: directory)
-            environment["BANKSYNC_ENCRYPTION_KEYS"] = "test:\(Keyring.generateKeyBase64())"
-            environment["BANKSYNC_LOG_LEVEL"] = "warning"
-            child.environment = environment
-            child.standardOutput = FileHandle.nullDevice
-            try child.run()
+            let child = try Self.startWorker(
+                binary, database: store.database, arguments: ["--concurrency", "1", "--lease-seconds", "2", "--poll-interval-ms", "100"])
             defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
             try await eventually("the child to start the victim") {
                 let leasedBy = try await store.database.withSession { db in
@@ -80,7 +72,7 @@ struct WorkerProcessTests {
             Issue.record("banksync executable not found at \(binary.path)")
             return
         }
-        try await withTestStore(engine) { store, directory in
+        try await withTestStore(engine) { store, _ in
             let queue = JobQueue(database: store.database, logger: testLogger())
             var unique = Diagnostics.sleep
             unique.uniqueKey = { $0.note }
@@ -88,16 +80,7 @@ struct WorkerProcessTests {
             #expect(Set(enqueued.map(\.id)).count == 200)
             var children: [Process] = []
             for _ in 0..<2 {
-                let child = Process()
-                child.executableURL = binary
-                child.arguments = ["worker", "--concurrency", "8", "--poll-interval-ms", "100"]
-                var environment = ProcessInfo.processInfo.environment
-                environment["BANKSYNC_DATABASE_URL"] = Self.url(of: store.database, directory: directory)
-                environment["BANKSYNC_ENCRYPTION_KEYS"] = "test:\(Keyring.generateKeyBase64())"
-                environment["BANKSYNC_LOG_LEVEL"] = "error"
-                child.environment = environment
-                try child.run()
-                children.append(child)
+                children.append(try Self.startWorker(binary, database: store.database, arguments: ["--concurrency", "8", "--poll-interval-ms", "100"]))
             }
             defer { for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) } }
             try await eventually("the queue to drain", timeout: .seconds(60)) {
@@ -119,7 +102,22 @@ struct WorkerProcessTests {
         }
     }
 
-    static func url(of database: Database, directory: URL?) -> String {
+    /// Starts `banksync worker` against `database` in a child process.
+    static func startWorker(_ binary: URL, database: Database, arguments: [String]) throws -> Process {
+        let child = Process()
+        child.executableURL = binary
+        child.arguments = ["worker"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["BANKSYNC_DATABASE_URL"] = url(of: database)
+        environment["BANKSYNC_ENCRYPTION_KEYS"] = "test:\(Keyring.generateKeyBase64())"
+        environment["BANKSYNC_LOG_LEVEL"] = "error"
+        child.environment = environment
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        return child
+    }
+
+    static func url(of database: Database) -> String {
         switch database.url {
         case .sqlite(let path): return "sqlite://\(path)"
         case .sqliteMemory: return "sqlite::memory:"
