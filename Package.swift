@@ -128,6 +128,8 @@ let package = Package(
             name: "BankSyncJobsTests",
             dependencies: [
                 "BankSyncJobs", "BankSyncStore", "BankSyncTesting", "banksync",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
