@@ -7,18 +7,19 @@ import Testing
 
 @Suite("Worker processes")
 struct WorkerProcessTests {
-    /// The `banksync` executable built beside the test bundle.
-    static var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banksync")
+    /// The `banksync` executable built beside the test bundle, or nil (recorded as an issue).
+    static func executable() -> URL? {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banksync")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("banksync executable not found at \(binary.path)")
+            return nil
+        }
+        return binary
     }
 
     @Test("a worker process killed with SIGKILL mid-job: the job is rescued and completes once more, nothing else is lost", arguments: TestEngine.available)
     func sigkill(engine: TestEngine) async throws {
-        let binary = Self.executable
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            Issue.record("banksync executable not found at \(binary.path)")
-            return
-        }
+        guard let binary = Self.executable() else { return }
         try await withTestStore(engine) { store, _ in
             let queue = JobQueue(database: store.database, logger: testLogger())
             var first = Diagnostics.sleep
@@ -67,11 +68,7 @@ struct WorkerProcessTests {
 
     @Test("two worker processes drain one queue: every job completes exactly once, unique keys hold", arguments: TestEngine.available)
     func twoProcesses(engine: TestEngine) async throws {
-        let binary = Self.executable
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            Issue.record("banksync executable not found at \(binary.path)")
-            return
-        }
+        guard let binary = Self.executable() else { return }
         try await withTestStore(engine) { store, _ in
             let queue = JobQueue(database: store.database, logger: testLogger())
             var unique = Diagnostics.sleep

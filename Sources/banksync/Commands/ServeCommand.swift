@@ -55,11 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
                 services: [
                     .init(service: database),
                     .init(service: StartupService(migrator: migrator, logger: logger)),
-                    .init(service: JobListener(queue: jobs, logger: logger)),
-                    .init(service: JobMaintenance(queue: jobs, logger: logger)),
-                    .init(service: JobScheduler(queue: jobs, schedules: [], logger: logger)),
-                    .init(service: JobWorker(queue: jobs, registry: registry, logger: logger)),
-                    .init(service: app),
+                ] + JobServices.make(queue: jobs, registry: registry, logger: logger).map { .init(service: $0) } + [
+                    .init(service: app)
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -32,24 +32,16 @@ struct WorkerCommand: AsyncParsableCommand {
         let jobs = JobQueue(database: database, logger: logger)
         var registry = JobRegistry()
         Diagnostics.register(in: &registry)
-        let worker = JobWorker(
-            queue: jobs, registry: registry,
-            configuration: .init(
-                queue: queue, concurrency: concurrency, leaseDuration: .seconds(leaseSeconds),
-                pollInterval: .milliseconds(pollIntervalMs)),
-            logger: logger)
+        let workerConfiguration = JobWorker.Configuration(
+            queue: queue, concurrency: concurrency, leaseDuration: .seconds(leaseSeconds), pollInterval: .milliseconds(pollIntervalMs))
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: database),
-                    .init(service: JobListener(queue: jobs, logger: logger)),
-                    .init(service: JobMaintenance(queue: jobs, logger: logger)),
-                    .init(service: JobScheduler(queue: jobs, schedules: [], logger: logger)),
-                    .init(service: worker),
-                ],
+                services: [.init(service: database)]
+                    + JobServices.make(queue: jobs, registry: registry, worker: workerConfiguration, logger: logger)
+                    .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        logger.info("worker starting", metadata: ["worker_id": "\(worker.workerID)", "database": "\(configuration.databaseURL)"])
+        logger.info("worker starting", metadata: ["queue": "\(queue)", "database": "\(configuration.databaseURL)"])
         do {
             try await Bootstrap.reportingErrors { try await group.run() }
         } catch {
