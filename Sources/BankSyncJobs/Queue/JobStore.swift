@@ -1,5 +1,4 @@
 import BankSyncStore
-import Crypto
 import Foundation
 import SQLKit
 
@@ -346,16 +345,7 @@ struct JobStore: Sendable {
         }
     }
 
-    static func hashToken(_ token: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: Data(token.utf8)) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: hex, as: UTF8.self)
-    }
+    static func hashToken(_ token: String) -> String { secretHash(token) }
 }
 
 /// `INSERT INTO jobs … ON CONFLICT (unique_key) DO UPDATE … RETURNING id, unique_key`: the
@@ -366,7 +356,7 @@ struct JobInsert: SQLExpression {
 
     func serialize(to serializer: inout SQLSerializer) {
         serializer.write("INSERT INTO jobs (\(columns.joined(separator: ", "))) VALUES ")
-        writeRows(rows, to: &serializer)
+        serializer.writeBoundRows(rows)
         serializer.write(" ON CONFLICT (unique_key) DO UPDATE SET unique_key = excluded.unique_key RETURNING id, unique_key")
     }
 }
@@ -377,7 +367,7 @@ struct JobLockInsert: SQLExpression {
 
     func serialize(to serializer: inout SQLSerializer) {
         serializer.write("INSERT INTO job_locks (lock_key, job_id) VALUES ")
-        writeRows(locks.map { [$0.0, $0.1] }, to: &serializer)
+        serializer.writeBoundRows(locks.map { [$0.0, $0.1] })
         serializer.write(" ON CONFLICT (lock_key) DO NOTHING RETURNING lock_key")
     }
 }
@@ -398,19 +388,8 @@ struct JobCompleteMany: SQLExpression {
             unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
             FROM (SELECT column1 AS id, column2 AS result FROM (VALUES 
             """)
-        writeRows(results.map { [$0.id, $0.result] }, to: &serializer)
+        serializer.writeBoundRows(results.map { [$0.id, $0.result] })
         serializer.write(") AS t) AS v WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = ")
         serializer.write(bind: worker)
-    }
-}
-
-private func writeRows(_ rows: [[any Encodable & Sendable]], to serializer: inout SQLSerializer) {
-    for (index, row) in rows.enumerated() {
-        serializer.write(index == 0 ? "(" : ", (")
-        for (column, value) in row.enumerated() {
-            if column > 0 { serializer.write(", ") }
-            serializer.write(bind: value)
-        }
-        serializer.write(")")
     }
 }

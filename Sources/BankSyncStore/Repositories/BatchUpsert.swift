@@ -14,14 +14,7 @@ struct BatchUpsert: SQLExpression {
 
     func serialize(to serializer: inout SQLSerializer) {
         serializer.write("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES ")
-        for (index, row) in rows.enumerated() {
-            serializer.write(index == 0 ? "(" : ", (")
-            for (column, value) in row.enumerated() {
-                if column > 0 { serializer.write(", ") }
-                serializer.write(bind: value)
-            }
-            serializer.write(")")
-        }
+        serializer.writeBoundRows(rows)
         serializer.write(" ")
         serializer.write(conflictClause)
         if let returning { serializer.write(" RETURNING \(returning)") }

@@ -77,7 +77,5 @@ public struct TenantRepository: Sendable {
         }
     }
 
-    static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    static func hash(_ secret: String) -> String { secretHash(secret) }
 }
