@@ -58,10 +58,10 @@ let package = Package(
         .target(
             name: "BankSyncJobs",
             dependencies: [
+                "BankSyncCore",
                 "BankSyncStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,7 +1,5 @@
-import struct Foundation.UUID
-
 /// A typed identifier: an `Identifier<Account>` cannot be passed where an `Identifier<Connection>`
-/// is expected. The raw value is an opaque string (a lower-case UUID for ids BankSync mints).
+/// is expected. The raw value is an opaque string (a lower-case, time-ordered UUID — ``TimeOrderedID`` — for ids BankSync mints).
 public struct Identifier<Entity>: Hashable, Sendable, Codable, CustomStringConvertible, RawRepresentable,
     ExpressibleByStringLiteral
 {
@@ -11,8 +9,8 @@ public struct Identifier<Entity>: Hashable, Sendable, Codable, CustomStringConve
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { self.rawValue = value }
 
-    /// A new random identifier.
-    public static func generate() -> Identifier { Identifier(UUID().uuidString.lowercased()) }
+    /// A new identifier: unique, and ordered by creation time to the millisecond.
+    public static func generate() -> Identifier { Identifier(TimeOrderedID.make()) }
 
     public var description: String { rawValue }
 

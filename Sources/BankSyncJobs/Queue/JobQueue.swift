@@ -1,5 +1,5 @@
 public import BankSyncStore
-import Crypto
+import BankSyncCore
 public import Foundation
 public import Logging
 import Metrics
@@ -65,23 +65,33 @@ public final class JobQueue: Sendable {
         guard !requests.isEmpty else { return [] }
         let now = self.now()
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
         var tokens: [String] = []
         var jobs: [JobStore.NewJob] = []
+        tokens.reserveCapacity(requests.count)
+        jobs.reserveCapacity(requests.count)
+        // The stored form of each definition's unique-across states, made once per call.
+        var finishedStates: [String: String] = [:]
         for request in requests {
             let options = request.definition.options
+            let uniqueFinishedStates =
+                finishedStates[request.definition.name]
+                ?? {
+                    let text = "," + options.uniqueAcrossFinished.map(\.rawValue).sorted().joined(separator: ",") + ","
+                    finishedStates[request.definition.name] = text
+                    return text
+                }()
             let token = Self.makeToken()
             tokens.append(token)
             jobs.append(
                 JobStore.NewJob(
-                    id: UUID().uuidString.lowercased(), name: request.definition.name, queue: options.queue,
+                    id: TimeOrderedID.make(now: now), name: request.definition.name, queue: options.queue,
                     priority: options.priority,
                     payload: String(decoding: try encoder.encode(request.payload), as: UTF8.self),
                     maxAttempts: options.maxAttempts,
                     scheduledAt: (request.runAt ?? now).millisecondsSince1970,
                     timeoutMilliseconds: options.timeout.milliseconds,
                     uniqueKey: request.definition.uniqueKey?(request.payload).map { "\(request.definition.name):\($0)" },
-                    uniqueFinishedStates: "," + options.uniqueAcrossFinished.map(\.rawValue).sorted().joined(separator: ",") + ",",
+                    uniqueFinishedStates: uniqueFinishedStates,
                     lockKey: request.definition.lockKey?(request.payload),
                     tokenHash: JobStore.hashToken(token)))
         }
@@ -91,19 +101,22 @@ public final class JobQueue: Sendable {
         let ids: [String]
         if let db {
             ids = try await store.insert(jobs, now: now.millisecondsSince1970, on: db)
-        } else if database.engine == .postgres {
-            ids = try await database.withSession { try await self.store.insert(jobs, now: now.millisecondsSince1970, on: $0) }
         } else {
-            ids = try await database.transaction { try await self.store.insert(jobs, now: now.millisecondsSince1970, on: $0) }
+            ids = try await store.insert(jobs, now: now.millisecondsSince1970, in: database)
         }
         if database.engine == .sqlite {
             for queue in queues { notifier.notify(queue: queue) }
         }
         var results: [EnqueuedJob] = []
+        results.reserveCapacity(ids.count)
+        var enqueued: [String: Int] = [:]
         for (index, id) in ids.enumerated() {
             let duplicate = id != jobs[index].id
             results.append(EnqueuedJob(id: id, accessToken: duplicate ? nil : tokens[index], isDuplicate: duplicate))
-            if !duplicate { Counter(label: "banksync_jobs_enqueued_total", dimensions: [("job", jobs[index].name)]).increment() }
+            if !duplicate { enqueued[jobs[index].name, default: 0] += 1 }
+        }
+        for (name, count) in enqueued {
+            Counter(label: "banksync_jobs_enqueued_total", dimensions: [("job", name)]).increment(by: count)
         }
         return results
     }
@@ -126,16 +139,5 @@ public final class JobQueue: Sendable {
     }
 
     /// `jst_` + 64 hex digits of secure randomness.
-    static func makeToken() -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = Array("jst_".utf8)
-        text.reserveCapacity(68)
-        SymmetricKey(size: .bits256).withUnsafeBytes { bytes in
-            for byte in bytes {
-                text.append(digits[Int(byte >> 4)])
-                text.append(digits[Int(byte & 0x0f)])
-            }
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    static func makeToken() -> String { TimeOrderedID.secret(prefix: "jst_") }
 }

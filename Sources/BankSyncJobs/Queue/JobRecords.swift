@@ -48,7 +48,6 @@ struct ClaimedJob: Sendable {
     let attempt: Int
     let maxAttempts: Int
     let timeout: Duration
-    let errors: [JobErrorRecord]
     let lockKey: String?
     /// When the job became due: the later of creation and its scheduled time.
     let dueAt: Date

@@ -1,4 +1,6 @@
 import BankSyncStore
+import Foundation
+import PostgresNIO
 import SQLKit
 
 /// PostgreSQL forms of the three hot statements. Each is one round trip: arrays bound as
@@ -6,84 +8,220 @@ import SQLKit
 /// needs several statements. SQLite runs the generic forms in `JobStore.swift` (no network,
 /// so extra statements cost little there).
 extension JobStore {
-    /// Inserts jobs with one statement and notifies their queues in it. Empty strings stand
-    /// for NULL in the nullable arrays (no job has an empty unique or lock key).
-    func insertPostgres(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [any SQLRow] {
+    /// Inserts jobs with one statement on the caller's connection (inside its transaction).
+    /// - Returns: (id, unique key) of the stored rows that have a unique key.
+    func insertPostgres(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [(String, String)] {
         guard !jobs.isEmpty else { return [] }
-        return try await db.raw(
-            """
-            WITH inserted AS (
-                INSERT INTO jobs (id, name, queue, state, priority, payload, attempt, max_attempts, scheduled_at, created_at,
-                    timeout_ms, unique_key, unique_finished_states, lock_key, errors, access_token_hash)
-                SELECT t.id, t.name, t.queue, 'available', t.priority, t.payload, 0, t.max_attempts, t.scheduled_at,
-                    \(bind: now), t.timeout_ms, NULLIF(t.unique_key, ''), t.finished_states, NULLIF(t.lock_key, ''), '[]', t.hash
-                FROM unnest(\(bind: jobs.map(\.id)), \(bind: jobs.map(\.name)), \(bind: jobs.map(\.queue)),
-                    \(bind: jobs.map { Int64($0.priority) }), \(bind: jobs.map(\.payload)), \(bind: jobs.map { Int64($0.maxAttempts) }),
-                    \(bind: jobs.map(\.scheduledAt)), \(bind: jobs.map(\.timeoutMilliseconds)), \(bind: jobs.map { $0.uniqueKey ?? "" }),
-                    \(bind: jobs.map(\.uniqueFinishedStates)), \(bind: jobs.map { $0.lockKey ?? "" }), \(bind: jobs.map(\.tokenHash)))
-                    AS t(id, name, queue, priority, payload, max_attempts, scheduled_at, timeout_ms, unique_key,
-                         finished_states, lock_key, hash)
-                ON CONFLICT (unique_key) DO UPDATE SET unique_key = excluded.unique_key
-                RETURNING id, unique_key, queue
-            ), notified AS (
-                SELECT pg_notify(\(bind: JobQueue.channel), q.queue) FROM (SELECT DISTINCT queue FROM inserted) AS q
-            )
-            SELECT id, unique_key FROM inserted, (SELECT count(*) FROM notified) AS n
-            """
-        ).all()
+        let statement = InsertStatement(jobs: jobs, now: now)
+        return try await db.rows(PositionalSQL(sql: InsertStatement.sql, binds: statement.values)).map {
+            (try $0.decode(column: "id", as: String.self), try $0.decode(column: "unique_key", as: String.self))
+        }
     }
 
-    /// Claims with one statement: lock candidate rows (SKIP LOCKED), take their lock keys
-    /// (ON CONFLICT DO NOTHING), mark the winners running.
-    func claimPostgres(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, on db: any SQLDatabase)
+    /// Inserts jobs with the same statement, prepared, on a pooled connection.
+    func insertPostgres(_ jobs: [NewJob], now: Int64, in database: Database) async throws -> [(String, String)] {
+        guard !jobs.isEmpty else { return [] }
+        let statement = InsertStatement(jobs: jobs, now: now)
+        return try await database.withPostgresConnection { connection in
+            var rows: [(String, String)] = []
+            for try await row in try await connection.execute(statement, logger: connection.logger) { rows.append(row) }
+            return rows
+        } ?? []
+    }
+
+    /// Claims with one prepared statement: lock candidate rows (SKIP LOCKED), take their lock
+    /// keys (ON CONFLICT DO NOTHING), mark the winners running.
+    func claimPostgres(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, in database: Database)
         async throws -> [ClaimedJob]
     {
-        try await db.raw(
-            """
-            WITH candidates AS (
-                SELECT id, lock_key FROM jobs
-                WHERE queue = \(bind: queue) AND state IN ('available', 'retryable') AND scheduled_at <= \(bind: now)
-                  AND (lock_key IS NULL OR NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.lock_key = jobs.lock_key))
-                ORDER BY priority, scheduled_at, id
-                LIMIT \(bind: limit)
-                FOR UPDATE SKIP LOCKED
-            ), locked AS (
-                INSERT INTO job_locks (lock_key, job_id)
-                SELECT DISTINCT ON (lock_key) lock_key, id FROM candidates WHERE lock_key IS NOT NULL ORDER BY lock_key, id
-                ON CONFLICT (lock_key) DO NOTHING
-                RETURNING job_id
-            ), chosen AS (
-                SELECT id FROM candidates WHERE lock_key IS NULL
-                UNION ALL
-                SELECT job_id FROM locked
-            )
-            UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = \(bind: now),
-                lease_expires_at = \(bind: now + leaseMilliseconds), leased_by = \(bind: worker)
-            FROM chosen WHERE jobs.id = chosen.id
-            RETURNING jobs.id, jobs.name, jobs.payload, jobs.attempt, jobs.max_attempts, jobs.timeout_ms, jobs.lock_key,
-                jobs.errors, jobs.created_at, jobs.scheduled_at
-            """
-        ).all().map { try Self.claimedJob($0, attemptOffset: 0) }
+        let statement = ClaimStatement(queue: queue, limit: Int64(limit), worker: worker, now: now, leaseUntil: now + leaseMilliseconds)
+        return try await database.withPostgresConnection { connection in
+            var jobs: [ClaimedJob] = []
+            jobs.reserveCapacity(limit)
+            for try await job in try await connection.execute(statement, logger: connection.logger) { jobs.append(job) }
+            return jobs
+        } ?? []
     }
 
-    /// Completes many jobs and releases their lock keys with one statement.
-    func completePostgres(_ results: [(id: String, result: String?)], worker: String, now: Int64, on db: any SQLDatabase)
+    /// Completes many jobs and releases their lock keys with one prepared statement.
+    func completePostgres(_ results: [(id: String, result: String?)], worker: String, now: Int64, in database: Database)
         async throws
     {
-        _ = try await db.raw(
-            """
-            WITH done AS (
-                UPDATE jobs SET state = 'completed', finalized_at = \(bind: now), result = NULLIF(v.result, ''),
-                    lease_expires_at = NULL, leased_by = NULL,
-                    unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
-                FROM unnest(\(bind: results.map(\.id)), \(bind: results.map { $0.result ?? "" })) AS v(id, result)
-                WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = \(bind: worker)
-                RETURNING jobs.id
-            ), unlocked AS (
-                DELETE FROM job_locks WHERE job_id IN (SELECT id FROM done) RETURNING job_id
-            )
-            SELECT (SELECT count(*) FROM done) AS done, (SELECT count(*) FROM unlocked) AS unlocked
-            """
-        ).all()
+        let statement = CompleteStatement(ids: results.map(\.id), results: results.map { $0.result ?? "" }, worker: worker, now: now)
+        _ = try await database.withPostgresConnection { connection in
+            for try await _ in try await connection.execute(statement, logger: connection.logger) {}
+        }
     }
+}
+
+/// The insert on PostgreSQL: twelve arrays through `unnest`, whatever the batch size, and one
+/// NOTIFY per queue in the same statement (delivered at commit). Empty strings stand for NULL
+/// in the nullable arrays (no job has an empty unique or lock key). Only rows with a unique key
+/// come back: the caller needs them to map duplicates to the existing job.
+struct InsertStatement: PostgresPreparedStatement {
+    static let name = "banksync_jobs_insert_v1"
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO jobs (id, name, queue, state, priority, payload, attempt, max_attempts, scheduled_at, created_at,
+                timeout_ms, unique_key, unique_finished_states, lock_key, errors, access_token_hash)
+            SELECT t.id, t.name, t.queue, 'available', t.priority, t.payload, 0, t.max_attempts, t.scheduled_at,
+                $1, t.timeout_ms, NULLIF(t.unique_key, ''), t.finished_states, NULLIF(t.lock_key, ''), '[]', t.hash
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int8[], $8::int8[], $9::int8[],
+                $10::text[], $11::text[], $12::text[], $13::text[])
+                AS t(id, name, queue, priority, payload, max_attempts, scheduled_at, timeout_ms, unique_key,
+                     finished_states, lock_key, hash)
+            ON CONFLICT (unique_key) DO UPDATE SET unique_key = excluded.unique_key
+            RETURNING id, unique_key, queue
+        ), notified AS (
+            SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted) AS q
+        )
+        SELECT id, unique_key FROM inserted, (SELECT count(*) FROM notified) AS n WHERE unique_key IS NOT NULL
+        """
+    typealias Row = (String, String)
+
+    let jobs: [JobStore.NewJob]
+    let now: Int64
+
+    /// The bound values in `$1…$14` order, for the SQLKit form of the same statement.
+    var values: [any Encodable & Sendable] {
+        [
+            now, jobs.map(\.id), jobs.map(\.name), jobs.map(\.queue), jobs.map { Int64($0.priority) }, jobs.map(\.payload),
+            jobs.map { Int64($0.maxAttempts) }, jobs.map(\.scheduledAt), jobs.map(\.timeoutMilliseconds),
+            jobs.map { $0.uniqueKey ?? "" }, jobs.map(\.uniqueFinishedStates), jobs.map { $0.lockKey ?? "" },
+            jobs.map(\.tokenHash), JobQueue.channel,
+        ]
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 14)
+        bindings.append(now)
+        bindings.append(jobs.map(\.id))
+        bindings.append(jobs.map(\.name))
+        bindings.append(jobs.map(\.queue))
+        bindings.append(jobs.map { Int64($0.priority) })
+        bindings.append(jobs.map(\.payload))
+        bindings.append(jobs.map { Int64($0.maxAttempts) })
+        bindings.append(jobs.map(\.scheduledAt))
+        bindings.append(jobs.map(\.timeoutMilliseconds))
+        bindings.append(jobs.map { $0.uniqueKey ?? "" })
+        bindings.append(jobs.map(\.uniqueFinishedStates))
+        bindings.append(jobs.map { $0.lockKey ?? "" })
+        bindings.append(jobs.map(\.tokenHash))
+        bindings.append(JobQueue.channel)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> (String, String) { try row.decode((String, String).self) }
+}
+
+/// A statement written with PostgreSQL's `$n` placeholders, run through SQLKit: each `$n`
+/// is serialized as a bind of `binds[n - 1]`. Lets a prepared statement's text run unchanged
+/// inside a caller's SQLKit transaction.
+struct PositionalSQL: SQLExpression {
+    let sql: String
+    let binds: [any Encodable & Sendable]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        var text = Substring(sql)
+        while let dollar = text.firstIndex(of: "$") {
+            serializer.write(String(text[..<dollar]))
+            let digits = text[text.index(after: dollar)...].prefix(while: \.isASCII).prefix(while: \.isNumber)
+            if let position = Int(digits), position >= 1, position <= binds.count {
+                serializer.write(bind: binds[position - 1])
+                text = text[digits.endIndex...]
+            } else {
+                serializer.write("$")
+                text = text[text.index(after: dollar)...]
+            }
+        }
+        serializer.write(String(text))
+    }
+}
+
+/// The claim on PostgreSQL, prepared once per pooled connection: the CTE's planning is most of
+/// a small batch's cost, and rows decode by position into their Swift types.
+struct ClaimStatement: PostgresPreparedStatement {
+    static let name = "banksync_jobs_claim_v1"
+    static let sql = """
+        WITH candidates AS (
+            SELECT id, lock_key FROM jobs
+            WHERE queue = $1 AND state IN ('available', 'retryable') AND scheduled_at <= $2
+              AND (lock_key IS NULL OR NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.lock_key = jobs.lock_key))
+            ORDER BY priority, scheduled_at, id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ), locked AS (
+            INSERT INTO job_locks (lock_key, job_id)
+            SELECT DISTINCT ON (lock_key) lock_key, id FROM candidates WHERE lock_key IS NOT NULL ORDER BY lock_key, id
+            ON CONFLICT (lock_key) DO NOTHING
+            RETURNING job_id
+        ), chosen AS (
+            SELECT id FROM candidates WHERE lock_key IS NULL
+            UNION ALL
+            SELECT job_id FROM locked
+        )
+        UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = $2, lease_expires_at = $5, leased_by = $4
+        FROM chosen WHERE jobs.id = chosen.id
+        RETURNING jobs.id, jobs.name, jobs.payload, jobs.attempt, jobs.max_attempts, jobs.timeout_ms, jobs.lock_key,
+            GREATEST(jobs.created_at, jobs.scheduled_at)
+        """
+    typealias Row = ClaimedJob
+
+    var queue: String
+    var limit: Int64
+    var worker: String
+    var now: Int64
+    var leaseUntil: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(queue)
+        bindings.append(now)
+        bindings.append(limit)
+        bindings.append(worker)
+        bindings.append(leaseUntil)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> ClaimedJob {
+        let (id, name, payload, attempt, maxAttempts, timeout, lockKey, due) =
+            try row.decode((String, String, String, Int, Int, Int64, String?, Int64).self)
+        return ClaimedJob(
+            id: id, name: name, payload: payload, attempt: attempt, maxAttempts: maxAttempts, timeout: .milliseconds(timeout),
+            lockKey: lockKey, dueAt: Date(millisecondsSince1970: due))
+    }
+}
+
+/// Batched completion on PostgreSQL, prepared once per pooled connection. Empty strings stand
+/// for no result.
+struct CompleteStatement: PostgresPreparedStatement {
+    static let name = "banksync_jobs_complete_v1"
+    static let sql = """
+        WITH done AS (
+            UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
+                lease_expires_at = NULL, leased_by = NULL,
+                unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
+            FROM unnest($1::text[], $2::text[]) AS v(id, result)
+            WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
+            RETURNING jobs.id
+        )
+        DELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)
+        """
+    typealias Row = Void
+
+    var ids: [String]
+    var results: [String]
+    var worker: String
+    var now: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(ids)
+        bindings.append(results)
+        bindings.append(worker)
+        bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
 }

@@ -28,10 +28,29 @@ struct JobStore: Sendable {
         "timeout_ms", "unique_key", "unique_finished_states", "lock_key", "errors", "access_token_hash",
     ]
 
-    /// Inserts jobs with one statement per 1,000. A job whose unique key is live on another job
-    /// is not inserted; the other job's id is returned in its place.
+    /// Inserts jobs inside the caller's transaction: PostgreSQL one statement, SQLite one per
+    /// 1,000. A job whose unique key is live on another job is not inserted; the other job's
+    /// id is returned in its place.
     /// - Returns: the stored id for each input, in order.
     func insert(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [String] {
+        try await insert(jobs) { toInsert in
+            engine == .postgres
+                ? try await insertPostgres(toInsert, now: now, on: db) : try await insertGeneric(toInsert, now: now, on: db)
+        }
+    }
+
+    /// Inserts jobs on their own: PostgreSQL one prepared statement on a pooled connection,
+    /// SQLite one transaction.
+    func insert(_ jobs: [NewJob], now: Int64, in database: Database) async throws -> [String] {
+        if engine == .postgres {
+            return try await insert(jobs) { try await insertPostgres($0, now: now, in: database) }
+        }
+        return try await database.transaction { db in try await insert(jobs, now: now, on: db) }
+    }
+
+    /// The unique-key bookkeeping around an insert. `write` stores the jobs given and returns
+    /// (id, unique key) of the stored rows that have a unique key.
+    private func insert(_ jobs: [NewJob], write: ([NewJob]) async throws -> [(String, String)]) async throws -> [String] {
         var ids: [String] = jobs.map(\.id)
         // Within one batch a repeated unique key maps to its first occurrence.
         var firstByKey: [String: Int] = [:]
@@ -46,32 +65,8 @@ struct JobStore: Sendable {
             }
             toInsert.append(index)
         }
-        let returned: [any SQLRow]
-        if engine == .postgres {
-            returned = try await insertPostgres(toInsert.map { jobs[$0] }, now: now, on: db)
-        } else {
-            var rows: [any SQLRow] = []
-            let size = max(1, min(1_000, engine.maxBindParameters / Self.insertColumns.count))
-            for start in stride(from: 0, to: toInsert.count, by: size) {
-                let slice = toInsert[start..<min(start + size, toInsert.count)]
-                let values: [[any Encodable & Sendable]] = slice.map { index in
-                    let j = jobs[index]
-                    return [
-                        j.id, j.name, j.queue, JobState.available.rawValue, j.priority, j.payload, 0, j.maxAttempts,
-                        j.scheduledAt, now, j.timeoutMilliseconds, j.uniqueKey, j.uniqueFinishedStates, j.lockKey, "[]",
-                        j.tokenHash,
-                    ]
-                }
-                rows += try await db.rows(JobInsert(columns: Self.insertColumns, rows: values))
-            }
-            returned = rows
-        }
         var existingByKey: [String: String] = [:]
-        for row in returned {
-            if let key = try row.decode(column: "unique_key", as: String?.self) {
-                existingByKey[key] = try row.decode(column: "id", as: String.self)
-            }
-        }
+        for (id, key) in try await write(toInsert.map { jobs[$0] }) { existingByKey[key] = id }
         for index in toInsert {
             if let key = jobs[index].uniqueKey, let stored = existingByKey[key] { ids[index] = stored }
         }
@@ -82,6 +77,26 @@ struct JobStore: Sendable {
         return ids
     }
 
+    private func insertGeneric(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [(String, String)] {
+        var stored: [(String, String)] = []
+        let size = max(1, min(1_000, engine.maxBindParameters / Self.insertColumns.count))
+        for start in stride(from: 0, to: jobs.count, by: size) {
+            let values: [[any Encodable & Sendable]] = jobs[start..<min(start + size, jobs.count)].map { j in
+                [
+                    j.id, j.name, j.queue, JobState.available.rawValue, j.priority, j.payload, 0, j.maxAttempts,
+                    j.scheduledAt, now, j.timeoutMilliseconds, j.uniqueKey, j.uniqueFinishedStates, j.lockKey, "[]",
+                    j.tokenHash,
+                ]
+            }
+            for row in try await db.rows(JobInsert(columns: Self.insertColumns, rows: values)) {
+                if let key = try row.decode(column: "unique_key", as: String?.self) {
+                    stored.append((try row.decode(column: "id", as: String.self), key))
+                }
+            }
+        }
+        return stored
+    }
+
     /// Claims up to `limit` due jobs of `queue` for `worker`, in priority order, skipping jobs
     /// whose lock key another running job holds. PostgreSQL: one statement; SQLite: one
     /// transaction of three.
@@ -89,9 +104,7 @@ struct JobStore: Sendable {
         async throws -> [ClaimedJob]
     {
         if engine == .postgres {
-            return try await database.withSession { db in
-                try await claimPostgres(queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, on: db)
-            }
+            return try await claimPostgres(queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, in: database)
         }
         return try await database.transaction { db in
             try await claimGeneric(queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, on: db)
@@ -103,7 +116,7 @@ struct JobStore: Sendable {
     {
         let candidates = try await db.raw(
             """
-            SELECT id, name, payload, attempt, max_attempts, timeout_ms, lock_key, errors, created_at, scheduled_at
+            SELECT id, name, payload, attempt, max_attempts, timeout_ms, lock_key, created_at, scheduled_at
             FROM jobs
             WHERE queue = \(bind: queue) AND state IN ('available', 'retryable') AND scheduled_at <= \(bind: now)
               AND (lock_key IS NULL OR NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.lock_key = jobs.lock_key))
@@ -142,38 +155,40 @@ struct JobStore: Sendable {
             WHERE id IN (\(binds: ids))
             """
         ).run()
-        return try chosen.map { try Self.claimedJob($0, attemptOffset: 1) }
+        return try chosen.map { try Self.claimedJob($0) }
     }
 
-    /// A claimed row as a ``ClaimedJob``; `attemptOffset` is 1 when the row was read before
-    /// its attempt was counted.
-    static func claimedJob(_ row: any SQLRow, attemptOffset: Int) throws -> ClaimedJob {
-        let decoder = JSONDecoder()
-        do {
-            let created = try row.decode(column: "created_at", as: Int64.self)
-            let scheduled = try row.decode(column: "scheduled_at", as: Int64.self)
-            let errors = try row.decode(column: "errors", as: String.self)
-            return ClaimedJob(
-                id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
-                payload: try row.decode(column: "payload", as: String.self),
-                attempt: try row.decode(column: "attempt", as: Int.self) + attemptOffset,
-                maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-                timeout: .milliseconds(try row.decode(column: "timeout_ms", as: Int64.self)),
-                errors: errors == "[]" ? [] : (try? decoder.decode([JobErrorRecord].self, from: Data(errors.utf8))) ?? [],
-                lockKey: try row.decode(column: "lock_key", as: String?.self),
-                dueAt: Date(millisecondsSince1970: max(created, scheduled)))
+    /// A row read by the SQLite claim (before its attempt was counted) as a ``ClaimedJob``.
+    static func claimedJob(_ row: any SQLRow) throws -> ClaimedJob {
+        let created = try row.decode(column: "created_at", as: Int64.self)
+        let scheduled = try row.decode(column: "scheduled_at", as: Int64.self)
+        return ClaimedJob(
+            id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+            payload: try row.decode(column: "payload", as: String.self),
+            attempt: try row.decode(column: "attempt", as: Int.self) + 1,
+            maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
+            timeout: .milliseconds(try row.decode(column: "timeout_ms", as: Int64.self)),
+            lockKey: try row.decode(column: "lock_key", as: String?.self),
+            dueAt: Date(millisecondsSince1970: max(created, scheduled)))
+    }
+
+    /// Marks many jobs completed with one statement per engine's fastest form, outside any
+    /// transaction: PostgreSQL runs a prepared statement on a pooled connection.
+    func complete(_ results: [(id: String, result: String?)], worker: String, now: Int64, in database: Database) async throws {
+        guard !results.isEmpty else { return }
+        if engine == .postgres {
+            try await completePostgres(results, worker: worker, now: now, in: database)
+            return
         }
+        try await database.transaction { db in try await complete(results, worker: worker, now: now, on: db) }
     }
 
-    /// Marks many jobs completed in one statement (only those still running under `worker`).
+    /// Marks many jobs completed on `db` (only those still running under `worker`): one
+    /// statement, then their lock keys released. Used inside a caller's transaction.
     func complete(_ results: [(id: String, result: String?)], worker: String, now: Int64, on db: any SQLDatabase)
         async throws
     {
         guard !results.isEmpty else { return }
-        if engine == .postgres {
-            try await completePostgres(results, worker: worker, now: now, on: db)
-            return
-        }
         _ = try await db.rows(JobCompleteMany(results: results, worker: worker, now: now))
         try await db.raw("DELETE FROM job_locks WHERE job_id IN (\(binds: results.map(\.id)))").run()
     }
@@ -182,14 +197,14 @@ struct JobStore: Sendable {
     func settle(_ job: ClaimedJob, outcome: JobOutcome, worker: String, now: Int64, on db: any SQLDatabase) async throws {
         var state: JobState
         var scheduledAt: Int64? = nil
-        var errors = job.errors
+        var newError: JobErrorRecord? = nil
         var attemptDelta = 0
         switch outcome {
         case .completed(let result):
             try await complete([(job.id, result)], worker: worker, now: now, on: db)
             return
         case .failed(let message, let retryAt):
-            errors.append(JobErrorRecord(attempt: job.attempt, at: now, message: message))
+            newError = JobErrorRecord(attempt: job.attempt, at: now, message: message)
             if let retryAt, job.attempt < job.maxAttempts {
                 state = .retryable
                 scheduledAt = retryAt.millisecondsSince1970
@@ -197,7 +212,7 @@ struct JobStore: Sendable {
                 state = .discarded
             }
         case .discarded(let message):
-            errors.append(JobErrorRecord(attempt: job.attempt, at: now, message: message))
+            newError = JobErrorRecord(attempt: job.attempt, at: now, message: message)
             state = .discarded
         case .snoozed(let until):
             state = .available
@@ -213,17 +228,29 @@ struct JobStore: Sendable {
         let uniqueKeyExpression =
             finished
             ? "CASE WHEN unique_finished_states LIKE '%,\(state.rawValue),%' THEN unique_key ELSE NULL END" : "unique_key"
-        let errorsText = String(decoding: try JSONEncoder().encode(errors), as: UTF8.self)
+        // The history is read only on the paths that add to it, so claims stay narrow.
+        var errorsText: String? = nil
+        if let newError {
+            let errors = try await storedErrors(id: job.id, on: db) + [newError]
+            errorsText = String(decoding: try JSONEncoder().encode(errors), as: UTF8.self)
+        }
         try await db.raw(
             """
             UPDATE jobs SET state = \(bind: state.rawValue), attempt = attempt + \(bind: attemptDelta),
-                scheduled_at = COALESCE(\(bind: scheduledAt), scheduled_at), errors = \(bind: errorsText),
+                scheduled_at = COALESCE(\(bind: scheduledAt), scheduled_at), errors = COALESCE(\(bind: errorsText), errors),
                 finalized_at = \(bind: finished ? now : nil), lease_expires_at = NULL, leased_by = NULL,
                 unique_key = \(unsafeRaw: uniqueKeyExpression)
             WHERE id = \(bind: job.id) AND state = 'running' AND leased_by = \(bind: worker)
             """
         ).run()
         try await db.raw("DELETE FROM job_locks WHERE job_id = \(bind: job.id)").run()
+    }
+
+    private func storedErrors(id: String, on db: any SQLDatabase) async throws -> [JobErrorRecord] {
+        guard let text = try await db.raw("SELECT errors FROM jobs WHERE id = \(bind: id)").first()?.decode(column: "errors", as: String.self),
+            text != "[]"
+        else { return [] }
+        return (try? JSONDecoder().decode([JobErrorRecord].self, from: Data(text.utf8))) ?? []
     }
 
     /// Extends the leases of the jobs a worker is running.

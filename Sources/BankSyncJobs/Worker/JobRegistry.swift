@@ -8,8 +8,24 @@ public struct JobContext: Sendable {
     /// This attempt, 1-based.
     public let attempt: Int
     public let maxAttempts: Int
-    /// A logger whose lines carry `job_id` and `job`.
-    public let logger: Logger
+    let baseLogger: Logger
+
+    init(jobID: String, name: String, attempt: Int, maxAttempts: Int, logger: Logger) {
+        self.jobID = jobID
+        self.name = name
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.baseLogger = logger
+    }
+
+    /// A logger whose lines carry `job_id` and `job`. Built on use: most jobs never log, and
+    /// attaching metadata up front was a measurable share of a no-op job's cost.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "job_id"] = "\(jobID)"
+        logger[metadataKey: "job"] = "\(name)"
+        return logger
+    }
 }
 
 /// The handlers this process can run, by job name.
@@ -30,16 +46,18 @@ public struct JobRegistry: Sendable {
         _ definition: JobDefinition<Payload, Output>,
         handler: @escaping @Sendable (Payload, JobContext) async throws -> Output
     ) {
+        let decoder = JSONDecoder()
+        let encoder = JSONEncoder()
         entries[definition.name] = Entry(options: definition.options, payloadType: "\(Payload.self)") { text, context in
             let payload: Payload
             do {
-                payload = try JSONDecoder().decode(Payload.self, from: Data(text.utf8))
+                payload = try decoder.decode(Payload.self, from: Data(text.utf8))
             } catch {
                 throw PayloadDecodingError(job: definition.name, type: "\(Payload.self)", reason: "\(error)")
             }
             let output = try await handler(payload, context)
             if Output.self == EmptyResult.self { return nil }
-            return String(decoding: try JSONEncoder().encode(output), as: UTF8.self)
+            return String(decoding: try encoder.encode(output), as: UTF8.self)
         }
     }
 

@@ -63,6 +63,7 @@ public struct JobWorker: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.heartbeatLoop(state) }
+                group.addTask { await self.deadlineLoop(state) }
                 // Claim when at least this many slots are free (or nothing runs), so claims come in
                 // batches instead of one round trip per finished job.
                 let claimThreshold = max(1, configuration.concurrency / 4)
@@ -73,15 +74,7 @@ public struct JobWorker: Service {
                     var claimed: [ClaimedJob] = []
                     if free >= claimThreshold || (inFlight == 0 && free > 0) {
                         claimed = await claim(limit: free)
-                        for job in claimed {
-                            state.start(job)
-                            group.addTask {
-                                let outcome = await self.execute(job, state: state)
-                                // Wake the loop once enough slots are free to claim a batch, or
-                                // when the last job finishes; otherwise the short wait below flushes.
-                                if state.finish(job, outcome) >= claimThreshold || state.inFlightCount == 0 { wake.signal() }
-                            }
-                        }
+                        for job in claimed { launch(job, state: state, wake: wake, claimThreshold: claimThreshold) }
                     }
                     if free > 0 && claimed.count == free { continue }  // a full batch: there may be more
                     // With jobs running, come back soon to record their outcomes; idle, poll.
@@ -94,7 +87,9 @@ public struct JobWorker: Service {
                     await flush(state)
                     await wake.wait(timeout: .milliseconds(50))
                 }
+                // What is still running is cancelled; its handlers end as `.released`.
                 state.markShuttingDown()
+                for handle in state.cancelRunning() { await handle.value }
                 group.cancelAll()
                 await group.waitForAll()
                 await flush(state)
@@ -104,6 +99,31 @@ public struct JobWorker: Service {
             wake.signal()
         }
         logger.info("job worker stopped")
+    }
+
+    /// Starts one attempt in its own task. One task per job, and no timer per job: the
+    /// ``deadlineLoop(_:)`` cancels attempts that outlive their timeout.
+    private func launch(_ job: ClaimedJob, state: WorkerState, wake: WakeSignal, claimThreshold: Int) {
+        state.start(job, deadline: ContinuousClock.now + job.timeout)
+        let handle = Task {
+            let outcome = await self.execute(job, state: state)
+            // Wake the loop once enough slots are free to claim a batch, or when the last job
+            // finishes; otherwise the loop's short wait flushes.
+            let (finished, running) = state.finish(job, outcome)
+            if finished >= claimThreshold || running == 0 { wake.signal() }
+        }
+        state.attach(handle, to: job.id)
+    }
+
+    /// Cancels attempts past their deadline, checking at the earliest deadline and at least
+    /// every 100 ms (a job that starts meanwhile with a shorter timeout is caught then).
+    private func deadlineLoop(_ state: WorkerState) async {
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            let next = state.cancelOverdue(now: now)
+            let wait = next.map { min(max($0 - now, .milliseconds(1)), .milliseconds(100)) } ?? .milliseconds(100)
+            do { try await Task.sleep(for: wait) } catch { return }
+        }
     }
 
     private func claim(limit: Int) async -> [ClaimedJob] {
@@ -129,11 +149,8 @@ public struct JobWorker: Service {
             if case .completed(let result) = outcome { completions.append((job.id, result)) } else { others.append((job, outcome)) }
         }
         do {
-            if others.isEmpty && jobs.database.engine == .postgres {
-                // One statement: no transaction needed.
-                try await jobs.database.withSession { db in
-                    try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
-                }
+            if others.isEmpty {
+                try await jobs.store.complete(completions, worker: workerID, now: now, in: jobs.database)
             } else {
                 try await jobs.database.transaction { db in
                     try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
@@ -167,16 +184,13 @@ public struct JobWorker: Service {
 
     /// Runs one attempt and decides its outcome. Never throws: every ending is an outcome.
     func execute(_ job: ClaimedJob, state: WorkerState) async -> JobOutcome {
-        var logger = self.logger
-        logger[metadataKey: "job_id"] = "\(job.id)"
-        logger[metadataKey: "job"] = "\(job.name)"
         Counter(label: "banksync_jobs_started_total", dimensions: [("job", job.name)]).increment()
         Timer(label: "banksync_job_start_latency_seconds", dimensions: [("queue", configuration.queue)])
             .recordNanoseconds(Int64(max(0, jobs.now().timeIntervalSince(job.dueAt)) * 1e9))
         let started = ContinuousClock.now
         let outcome: JobOutcome
         if let entry = registry.entries[job.name] {
-            let context = JobContext(jobID: job.id, name: job.name, attempt: job.attempt, maxAttempts: job.maxAttempts, logger: logger)
+            let context = JobContext(jobID: job.id, name: job.name, attempt: job.attempt, maxAttempts: job.maxAttempts, logger: self.logger)
             outcome = await run(entry, job: job, context: context, state: state)
         } else {
             // Reported, not dropped: the attempt fails with the reason and retries (another
@@ -184,21 +198,21 @@ public struct JobWorker: Service {
             outcome = .failed(
                 message: "no handler is registered for job '\(job.name)' in this process (registered: \(registry.names.joined(separator: ", ")))",
                 retryAt: jobs.now().addingTimeInterval(Backoff.exponential().delay(afterAttempt: job.attempt).seconds))
-            logger.error("job has no registered handler")
+            jobLogger(job).error("job has no registered handler")
         }
         let elapsed = ContinuousClock.now - started
         let label: String
         switch outcome {
         case .completed:
             label = "completed"
-            logger.debug("job completed")
+            if logger.logLevel <= .debug { jobLogger(job).debug("job completed") }
         case .failed(let message, _):
             label = job.attempt < job.maxAttempts ? "retried" : "discarded"
             Counter(label: "banksync_jobs_failed_total", dimensions: [("job", job.name)]).increment()
-            logger.warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
+            jobLogger(job).warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
         case .discarded(let message):
             label = "discarded"
-            logger.error("job discarded", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
+            jobLogger(job).error("job discarded", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
         case .snoozed:
             label = "snoozed"
         case .released:
@@ -212,15 +226,9 @@ public struct JobWorker: Service {
 
     private func run(_ entry: JobRegistry.Entry, job: ClaimedJob, context: JobContext, state: WorkerState) async -> JobOutcome {
         do {
-            let result = try await withThrowingTaskGroup(of: String?.self) { group in
-                group.addTask { try await entry.run(job.payload, context) }
-                group.addTask {
-                    try await Task.sleep(for: job.timeout)
-                    throw JobTimeout(timeout: job.timeout)
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
+            let result = try await entry.run(job.payload, context)
+            // A handler that ignored its cancellation and returned late still timed out.
+            if state.timedOut(job.id) { return timeoutOutcome(entry, job: job) }
             return .completed(result: result)
         } catch let error as PayloadDecodingError {
             return .discarded(message: error.description)
@@ -230,12 +238,23 @@ public struct JobWorker: Service {
             case .retry(let delay, let reason): return .failed(message: reason, retryAt: jobs.now().addingTimeInterval(delay.seconds))
             case .discard(let reason): return .discarded(message: reason)
             }
-        } catch let timeout as JobTimeout {
-            return .failed(message: timeout.description, retryAt: retryTime(entry, attempt: job.attempt))
         } catch {
+            if state.timedOut(job.id) { return timeoutOutcome(entry, job: job) }
             if state.isShuttingDown { return .released }
             return .failed(message: "\(error)", retryAt: retryTime(entry, attempt: job.attempt))
         }
+    }
+
+    private func timeoutOutcome(_ entry: JobRegistry.Entry, job: ClaimedJob) -> JobOutcome {
+        .failed(message: "timed out after \(job.timeout)", retryAt: retryTime(entry, attempt: job.attempt))
+    }
+
+    /// This worker's logger with the job's ids attached.
+    private func jobLogger(_ job: ClaimedJob) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "job_id"] = "\(job.id)"
+        logger[metadataKey: "job"] = "\(job.name)"
+        return logger
     }
 
     private func retryTime(_ entry: JobRegistry.Entry, attempt: Int) -> Date {
@@ -243,16 +262,17 @@ public struct JobWorker: Service {
     }
 }
 
-/// An attempt ran past its definition's timeout; its task was cancelled.
-struct JobTimeout: Error, CustomStringConvertible {
-    let timeout: Duration
-    var description: String { "timed out after \(timeout)" }
-}
-
-/// A worker's bookkeeping, shared by its loop, its handler tasks and its heartbeat.
+/// A worker's bookkeeping, shared by its loop, its job tasks, its heartbeat and its deadline loop.
 final class WorkerState: Sendable {
+    private struct Running {
+        var job: ClaimedJob
+        var deadline: ContinuousClock.Instant
+        var task: Task<Void, Never>?
+        var timedOut = false
+    }
+
     private struct State {
-        var inFlight: [String: ClaimedJob] = [:]
+        var inFlight: [String: Running] = [:]
         var finished: [(ClaimedJob, JobOutcome)] = []
         var stopping = false
         var shuttingDown = false
@@ -266,16 +286,57 @@ final class WorkerState: Sendable {
     /// Running and finished-but-unrecorded jobs: all still hold a lease.
     var leasedIDs: [String] { state.withLock { Array($0.inFlight.keys) + $0.finished.map(\.0.id) } }
 
-    func start(_ job: ClaimedJob) { state.withLock { $0.inFlight[job.id] = job } }
-    /// Records an outcome; returns how many finished outcomes wait to be written.
-    @discardableResult
-    func finish(_ job: ClaimedJob, _ outcome: JobOutcome) -> Int {
+    func start(_ job: ClaimedJob, deadline: ContinuousClock.Instant) {
+        state.withLock { $0.inFlight[job.id] = Running(job: job, deadline: deadline) }
+    }
+
+    /// Keeps the task running `id` so it can be cancelled; a no-op if it already finished.
+    func attach(_ task: Task<Void, Never>, to id: String) {
+        let overdue = state.withLock { state -> Bool in
+            state.inFlight[id]?.task = task
+            return state.inFlight[id]?.timedOut ?? false
+        }
+        if overdue { task.cancel() }
+    }
+
+    /// Records an outcome; returns how many outcomes wait to be written and how many jobs still run.
+    func finish(_ job: ClaimedJob, _ outcome: JobOutcome) -> (finished: Int, running: Int) {
         state.withLock {
             $0.inFlight[job.id] = nil
             $0.finished.append((job, outcome))
-            return $0.finished.count
+            return ($0.finished.count, $0.inFlight.count)
         }
     }
+
+    /// Whether the deadline loop cancelled the attempt of `id` for running too long.
+    func timedOut(_ id: String) -> Bool { state.withLock { $0.inFlight[id]?.timedOut ?? false } }
+
+    /// Cancels every attempt past its deadline; returns the earliest deadline still ahead.
+    func cancelOverdue(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        var overdue: [Task<Void, Never>] = []
+        let next = state.withLock { state -> ContinuousClock.Instant? in
+            var next: ContinuousClock.Instant?
+            for (id, running) in state.inFlight where !running.timedOut {
+                if running.deadline <= now {
+                    state.inFlight[id]?.timedOut = true
+                    if let task = running.task { overdue.append(task) }
+                } else if next == nil || running.deadline < next! {
+                    next = running.deadline
+                }
+            }
+            return next
+        }
+        for task in overdue { task.cancel() }
+        return next
+    }
+
+    /// Cancels every running attempt (shutdown) and returns their tasks to wait for.
+    func cancelRunning() -> [Task<Void, Never>] {
+        let tasks = state.withLock { $0.inFlight.values.compactMap(\.task) }
+        for task in tasks { task.cancel() }
+        return tasks
+    }
+
     var hasFinished: Bool { state.withLock { !$0.finished.isEmpty } }
     func takeFinished() -> [(ClaimedJob, JobOutcome)] {
         state.withLock { state in

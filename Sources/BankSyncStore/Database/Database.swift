@@ -136,6 +136,18 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Runs `body` on a pooled PostgreSQL connection, for hot paths that need what SQLKit does
+    /// not offer (named prepared statements, typed row decoding). Nil in embedded mode, where
+    /// callers take the ``withSession(_:)`` path.
+    public func withPostgresConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T? {
+        guard case .postgres(let client) = backend else { return nil }
+        do {
+            return try await client.withConnection { try await body($0) }
+        } catch {
+            throw Database.translate(error)
+        }
+    }
+
     /// Runs `body` in one database transaction: committed if it returns, rolled back if it throws.
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await withSession { db in

@@ -20,6 +20,9 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Jobs enqueued one by one.") var singleJobs = 20_000
     @Option(help: "Runs per measurement; the median is reported.") var runs = 3
     @Option(help: "Worker concurrency (claim batch = free slots) for the drain.") var concurrency = 100
+    @Option(help: "Workers draining side by side (each with --concurrency slots), as the peers' drains run several.")
+    var workers = 1
+    @Flag(help: "Measure the drain only.") var drainOnly = false
     @Option(help: "Jobs in the latency run.") var latencyJobs = 200
     @Option(help: "Milliseconds between latency-run enqueues.") var intervalMs = 50
     @Option(help: "PostgreSQL URL (default: BANKSYNC_TEST_POSTGRES_URL).") var postgresURL: String?
@@ -62,8 +65,14 @@ struct QueueBench: AsyncParsableCommand {
             var p50: [Double] = []
             var p95: [Double] = []
             for _ in 0..<runs {
-                try await empty(database)
                 let requests = (0..<jobs).map { JobQueue.Request(Self.noop, Noop(n: $0, at: 0)) }
+                if drainOnly {
+                    try await empty(database)
+                    try await queue.enqueueMany(requests)
+                    drain.append(Double(jobs) / (try await drainTime(queue: queue, logger: logger)))
+                    continue
+                }
+                try await empty(database)
                 batched.append(Double(jobs) / (try await UpsertBench.time { try await queue.enqueueMany(requests) }))
 
                 try await empty(database)
@@ -84,10 +93,12 @@ struct QueueBench: AsyncParsableCommand {
             }
             try await empty(database)
             func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let drainLine = "| \(engine) | drain (\(workers) × concurrency \(concurrency)) | \(jobs) | \(Int(median(drain))) | jobs/s |"
+            if drainOnly { return [drainLine] }
             return [
                 "| \(engine) | enqueue batched | \(jobs) | \(Int(median(batched))) | jobs/s |",
                 "| \(engine) | enqueue one by one | \(singleJobs) | \(Int(median(single))) | jobs/s |",
-                "| \(engine) | drain (concurrency \(concurrency)) | \(jobs) | \(Int(median(drain))) | jobs/s |",
+                drainLine,
                 "| \(engine) | enqueue→start p50 | \(latencyJobs) | \(String(format: "%.2f", median(p50))) | ms |",
                 "| \(engine) | enqueue→start p95 | \(latencyJobs) | \(String(format: "%.2f", median(p95))) | ms |",
             ]
@@ -112,10 +123,12 @@ struct QueueBench: AsyncParsableCommand {
             handled.withLock { $0 += 1 }
             return EmptyResult()
         }
-        let worker = JobWorker(
-            queue: queue, registry: registry,
-            configuration: .init(queue: "bench", concurrency: concurrency, pollInterval: .milliseconds(100)), logger: logger)
-        return try await withRunning([worker, JobListener(queue: queue, logger: logger)], logger: logger) {
+        let drainers: [any Service] = (0..<max(1, workers)).map { _ in
+            JobWorker(
+                queue: queue, registry: registry,
+                configuration: .init(queue: "bench", concurrency: concurrency, pollInterval: .milliseconds(100)), logger: logger)
+        }
+        return try await withRunning(drainers + [JobListener(queue: queue, logger: logger)], logger: logger) {
             try await UpsertBench.time {
                 // Count in memory while draining (a COUNT over the table would compete with the
                 // worker); then wait for the last outcomes to be written.
