@@ -9,7 +9,8 @@ struct BankSyncCommand: AsyncParsableCommand {
         discussion: "Configuration comes from BANKSYNC_* environment variables; see README.md.",
         version: BankSyncVersion.string,
         subcommands: [
-            MigrateCommand.self, ServeCommand.self, WorkerCommand.self, KeysCommand.self, VersionCommand.self, BenchCommand.self,
+            MigrateCommand.self, ServeCommand.self, WorkerCommand.self, SandboxCommand.self, KeysCommand.self, VersionCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,170 @@
+/// The three aggregators the sandbox imitates.
+public enum SandboxProvider: String, Sendable, CaseIterable, Codable {
+    case plaid, teller, gocardless
+}
+
+/// A calendar day as days since 1970-01-01 (UTC), so the sandbox can add days and compare
+/// without a calendar object.
+public struct SandboxDay: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let number: Int
+
+    public init(_ number: Int) { self.number = number }
+
+    /// From a civil date (proleptic Gregorian).
+    public init(year: Int, month: Int, day: Int) {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        number = era * 146_097 + doe - 719_468
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), (1...31).contains(d)
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+        guard self.civil == (y, m, d) else { return nil }  // 2026-02-30 and the like
+    }
+
+    /// (year, month, day).
+    public var civil: (year: Int, month: Int, day: Int) {
+        let z = number + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    /// `YYYY-MM-DD`.
+    public var description: String {
+        let (y, m, d) = civil
+        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
+    }
+
+    public var dayOfMonth: Int { civil.day }
+    /// 0 = Monday … 6 = Sunday.
+    public var weekday: Int { ((number % 7) + 7 + 3) % 7 }
+    public var isLastDayOfMonth: Bool { SandboxDay(number + 1).dayOfMonth == 1 }
+
+    public func adding(days: Int) -> SandboxDay { SandboxDay(number + days) }
+    public static func < (a: SandboxDay, b: SandboxDay) -> Bool { a.number < b.number }
+}
+
+/// What an account is, in the sandbox's own terms; each provider renders it its own way.
+public enum SandboxAccountKind: String, Sendable, CaseIterable {
+    case checking, savings, creditCard = "credit_card", loan
+
+    var isDepository: Bool { self == .checking || self == .savings }
+}
+
+/// A bank as the sandbox lists it.
+public struct SandboxInstitution: Sendable {
+    public let id: String
+    public let name: String
+    public let provider: SandboxProvider
+    /// ISO 3166 alpha-2.
+    public let country: String
+    public let currency: String
+    public let bic: String?
+}
+
+/// One bank account.
+public struct SandboxAccount: Sendable {
+    /// The provider-facing id (Plaid `account_id`, Teller `acc_…`, GoCardless UUID).
+    public let id: String
+    public let connectionID: String
+    public let provider: SandboxProvider
+    public let kind: SandboxAccountKind
+    public let name: String
+    public let officialName: String
+    public let mask: String
+    public let currency: String
+    /// Balance before the first transaction, in minor units, from the holder's view
+    /// (negative = owed on cards and loans).
+    public let openingBalance: Int64
+    public let creditLimit: Int64?
+    /// GoCardless accounts carry an IBAN.
+    public let iban: String?
+    public var closed = false
+}
+
+/// Why a transaction happened; decides its description style and its provider codes.
+public enum SandboxTransactionKind: String, Sendable {
+    case purchase, bill, salary, transferOut = "transfer_out", transferIn = "transfer_in", refund, interest,
+        cardPayment = "card_payment", cardPaymentReceived = "card_payment_received", loanPayment = "loan_payment",
+        loanPaymentReceived = "loan_payment_received", fee
+}
+
+/// One transaction row as a provider would report it. A pending row that posts is a
+/// different row from its posted successor unless the provider keeps ids (Teller, usually).
+public struct SandboxTransaction: Sendable {
+    /// World-unique, in creation order.
+    public let key: Int
+    /// The provider-facing id (Plaid `transaction_id`, Teller `txn_…`, GoCardless
+    /// `internalTransactionId` for booked rows; GoCardless pending rows show no id).
+    public var id: String
+    /// GoCardless `transactionId` (the bank's own id), booked rows only.
+    public var bankTransactionID: String?
+    public let accountID: String
+    public let connectionID: String
+    public let kind: SandboxTransactionKind
+    /// Minor units, negative = money leaves the account.
+    public var amount: Int64
+    public let currency: String
+    /// Pending rows: when it happened; posted rows: the posting date.
+    public var date: SandboxDay
+    public var authorizedDate: SandboxDay?
+    public var pending: Bool
+    /// On a posted row: the id of the pending row it replaced (Plaid `pending_transaction_id`).
+    public var pendingTransactionID: String?
+    public var merchant: Merchant?
+    /// The counterparty when there is no merchant (employer, own account, landlord …).
+    public var counterparty: String?
+    /// Statement text in each provider's style.
+    public var description: String
+    public var removed = false
+    /// Per-connection change sequence numbers: when the row appeared, last changed, was removed.
+    public var createdSeq: Int
+    public var modifiedSeq: Int
+    public var removedSeq: Int?
+    /// Pending rows: the day they post, and the amount they post at (tips).
+    public var postsOn: SandboxDay?
+    public var postedAmount: Int64?
+}
+
+/// The state of a connection as the bank and provider see it.
+public enum SandboxConnectionState: Sendable, Equatable {
+    case active
+    /// Plaid ITEM_LOGIN_REQUIRED; Teller enrollment.disconnected.<reason>; GoCardless EUA expired.
+    case loginRequired(reason: String)
+    /// Removed by the app (`/item/remove`, `DELETE /accounts`, requisition deleted).
+    case removed
+}
+
+/// A linked login at one institution: a Plaid Item, a Teller enrollment, a GoCardless requisition.
+public struct SandboxConnection: Sendable {
+    public let id: String
+    public let provider: SandboxProvider
+    public let userID: String
+    public let institution: SandboxInstitution
+    /// Plaid `access-sandbox-…`, Teller `test_token_…`; GoCardless has none (app-level JWT).
+    public let accessToken: String
+    public var state: SandboxConnectionState = .active
+    public var webhookURL: String?
+    /// The last change sequence number given out on this connection.
+    public var seq = 0
+    public let createdDay: SandboxDay
+    /// Days of history generated before the link.
+    public let historyDays: Int
+    public var lastWebhookCode: String?
+    public var lastWebhookAt: String?
+}
