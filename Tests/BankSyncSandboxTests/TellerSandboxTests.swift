@@ -135,6 +135,15 @@ struct TellerSandboxTests {
                 let t = try #require(parts["t"])
                 let mac = HMAC<SHA256>.authenticationCode(for: Array("\(t).".utf8) + delivery.body, using: SymmetricKey(data: Array("sandbox-teller-signing-secret".utf8)))
                 #expect(parts["v1"] == mac.map { String(format: "%02x", $0) }.joined())
+
+                // A new day's posted rows arrive as transactions.processed.
+                let other = try #require(try await sandbox.createConnection("teller")["id"]?.stringValue)
+                _ = try await sandbox.advance(days: 2)
+                try await inbox.waitFor(2)
+                let processed = inbox.received.dropFirst().compactMap { try? JSONValue.parse($0.body) }
+                    .first { $0["type"]?.stringValue == "transactions.processed" }
+                #expect(processed?["payload"]?["enrollment_id"]?.stringValue == other)
+                #expect(processed?["payload"]?["transactions"]?.arrayValue?.isEmpty == false)
             }
         }
     }

@@ -215,6 +215,19 @@ extension SandboxWorld {
         return .json(200, .array(ordered.map { tellerTransaction($0, account: account, origin: request.origin, runningBalance: running[$0.key]) }))
     }
 
+    /// `transactions.processed` for the rows of `connection` that posted after `since`.
+    func queueTellerProcessed(connection id: String, since: SandboxDay) {
+        guard tellerWebhookURL != nil else { return }
+        var rows: [JSONValue] = []
+        for account in accounts(ofConnection: id) where !account.closed {
+            for row in currentTransactions(ofAccount: account.id) where !row.pending && row.date > since {
+                rows.append(tellerTransaction(row, account: account, origin: lastOrigin, runningBalance: nil))
+            }
+        }
+        guard !rows.isEmpty else { return }
+        queueTellerWebhook(type: "transactions.processed", payload: .object([("enrollment_id", .string(id)), ("transactions", .array(rows))]))
+    }
+
     /// Queues a Teller webhook (if a URL is set): `Teller-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
     func queueTellerWebhook(type: String, payload: JSONValue) {
         guard let url = tellerWebhookURL else { return }

@@ -69,6 +69,8 @@ public actor SandboxWorld {
     var plaid = PlaidState()
     var gocardless = GoCardlessState()
     var tellerWebhookURL: String?
+    /// The origin clients last reached the sandbox at, for links inside webhooks.
+    var lastOrigin = "http://127.0.0.1"
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -141,8 +143,12 @@ public actor SandboxWorld {
                     totals.removed += counts.removed
                 }
             }
-            for id in connectionOrder where connections[id]?.state == .active && connections[id]?.provider == .plaid {
-                queuePlaidWebhook(connection: id, type: "TRANSACTIONS", code: "SYNC_UPDATES_AVAILABLE")
+            for id in connectionOrder where connections[id]?.state == .active {
+                switch connections[id]!.provider {
+                case .plaid: queuePlaidWebhook(connection: id, type: "TRANSACTIONS", code: "SYNC_UPDATES_AVAILABLE")
+                case .teller: queueTellerProcessed(connection: id, since: before)
+                case .gocardless: break  // GoCardless has no webhooks
+                }
             }
         }
         return totals
@@ -164,6 +170,7 @@ public actor SandboxWorld {
     /// can apply the ones that shape the transport (slow, timeout, broken JSON).
     public func handle(_ provider: SandboxProvider, _ request: SandboxRequest) -> (SandboxResponse, FaultRule?) {
         firedFault = nil
+        lastOrigin = request.origin
         let response: SandboxResponse
         switch provider {
         case .plaid: response = plaid(request)
