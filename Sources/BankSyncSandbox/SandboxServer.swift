@@ -1,3 +1,4 @@
+import BankSyncCore
 public import AsyncHTTPClient
 import HTTPTypes
 public import Hummingbird
@@ -5,6 +6,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 public import ServiceLifecycle
+import Synchronization
 
 /// Serves the three provider APIs and the control API on one port:
 ///
@@ -88,6 +90,40 @@ public struct SandboxServer: Sendable {
             services: [WebhookDelivery(world: world, logger: logger)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
+}
+
+extension SandboxServer {
+    /// Serves on a free loopback port while `body` runs with the base URL
+    /// (`http://127.0.0.1:PORT`), then shuts down: how tests start the sandbox in-process.
+    public func withRunning<T: Sendable>(host: String = "127.0.0.1", _ body: (String) async throws -> T) async throws -> T {
+        let port = Mutex<Int?>(nil)
+        let app = application(host: host, port: 0) { bound in port.withLock { $0 = bound } }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while port.withLock({ $0 }) == nil {
+                guard ContinuousClock.now < deadline else { throw SandboxStartError() }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let result: T
+            do {
+                result = try await body("http://\(host):\(port.withLock { $0! })")
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+            return result
+        }
+    }
+}
+
+/// The sandbox did not start listening within ten seconds.
+public struct SandboxStartError: Error, CustomStringConvertible {
+    public var description: String { "the sandbox did not start listening within 10 seconds" }
 }
 
 /// POSTs the webhooks the world queues, one attempt each with a 5-second timeout, logging

@@ -1,3 +1,4 @@
+import BankSyncCore
 import BankSyncSandbox
 import Crypto
 import Foundation

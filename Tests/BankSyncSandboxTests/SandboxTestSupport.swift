@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BankSyncCore
 import BankSyncSandbox
 import Foundation
 import Hummingbird
@@ -77,28 +78,15 @@ func withSandbox(seed: UInt64 = 7, historyDays: Int = 45, _ body: (SandboxHarnes
     var logger = Logger(label: "sandbox-test")
     logger.logLevel = .warning
     let world = SandboxWorld(configuration: .init(seed: seed, historyDays: historyDays))
-    let port = Mutex<Int?>(nil)
-    let app = SandboxServer(world: world, logger: logger).application(port: 0) { bound in port.withLock { $0 = bound } }
-    let group = ServiceGroup(configuration: .init(services: [.init(service: app)], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        defer { tasks.cancelAll() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while port.withLock({ $0 }) == nil {
-            guard ContinuousClock.now < deadline else { throw CancellationError() }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+    try await SandboxServer(world: world, logger: logger).withRunning { base in
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         do {
-            try await body(SandboxHarness(base: "http://127.0.0.1:\(port.withLock { $0! })", world: world, client: client))
+            try await body(SandboxHarness(base: base, world: world, client: client))
         } catch {
             try? await client.shutdown()
-            await group.triggerGracefulShutdown()
             throw error
         }
         try await client.shutdown()
-        await group.triggerGracefulShutdown()
-        try await tasks.next()
     }
 }
 

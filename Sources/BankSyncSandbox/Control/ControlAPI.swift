@@ -1,10 +1,12 @@
+import BankSyncCore
 import Foundation
 
 /// The sandbox's own API under `/sandbox/…`, apart from the provider paths: create
 /// connections, move the clock, set faults, change a connection's state, and read the ground
 /// truth of any account.
 extension SandboxWorld {
-    func control(_ request: SandboxRequest) -> SandboxResponse {
+    /// Answers a control-API request (`path` below `/sandbox`).
+    public func control(_ request: SandboxRequest) -> SandboxResponse {
         func error(_ status: Int, _ message: String) -> SandboxResponse { .json(status, .object([("error", .string(message))])) }
         var body: JSONValue = .object([])
         if !request.body.isEmpty {

@@ -1,3 +1,4 @@
+import BankSyncCore
 import Crypto
 import Foundation
 

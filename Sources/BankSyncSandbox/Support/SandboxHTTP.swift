@@ -1,3 +1,4 @@
+public import BankSyncCore
 /// A request as the sandbox's APIs see it, independent of the HTTP server.
 public struct SandboxRequest: Sendable {
     public var method: String

@@ -1,3 +1,4 @@
+import BankSyncCore
 public import struct Foundation.Date
 
 /// Everything the sandbox knows: institutions, users' connections, accounts, transactions,

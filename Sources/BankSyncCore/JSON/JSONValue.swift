@@ -1,8 +1,8 @@
-/// A JSON document as the sandbox reads and writes it.
+/// A JSON document as BankSync reads and writes provider wire data.
 ///
-/// Objects keep their keys in insertion order and numbers keep their text, so a response is
-/// byte-for-byte the same for the same world (the determinism the fidelity tests check) and
-/// money goes out as the exact decimal token (`12.5`, never `12.499999`).
+/// Objects keep their keys in insertion order and numbers keep their text: the sandbox's
+/// answers are byte-for-byte reproducible, and a provider's amount (Plaid sends JSON numbers)
+/// is read from its exact decimal token, never through `Double`.
 public indirect enum JSONValue: Sendable, Equatable {
     case object([(String, JSONValue)])
     case array([JSONValue])
