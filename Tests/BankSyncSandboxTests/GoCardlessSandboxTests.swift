@@ -129,7 +129,8 @@ struct GoCardlessSandboxTests {
             #expect(missing.json["secret_id"]?["summary"]?.stringValue == "This field is required.")
             let badRange = try await sandbox.call("GET", "/gocardless/api/v2/accounts/\(account)/transactions/?date_from=2026-03-01&date_to=2026-02-01", headers: [("authorization", "Bearer \(fresh)")])
             #expect(badRange.status == 401 || badRange.status == 400)
-            #expect(try await sandbox.call("GET", "/gocardless/api/v2/institutions", headers: [("authorization", "Bearer \(fresh)")]).status == 404, "paths end in a slash")
+            #expect(try await sandbox.call("GET", "/gocardless/api/v2/institutions", headers: [("authorization", "Bearer \(fresh)")]).status == 200, "a missing trailing slash is tolerated")
+            #expect(try await sandbox.call("GET", "/gocardless/api/v1/institutions/", headers: [("authorization", "Bearer \(fresh)")]).status == 404)
         }
     }
 }

@@ -28,6 +28,7 @@ import traceback
 import uuid
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # keep the work tree clean
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fidelity_http import call  # noqa: E402

@@ -13,6 +13,7 @@
 #   PYTHON              the interpreter that makes the venv (default python3)
 # Exits non-zero if any response breaks its schema, any client step fails, or setup fails.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 cd "$(dirname "$0")/../.."
 HERE=Tests/Fidelity
 START=$(date +%s)

@@ -146,6 +146,15 @@ class SpecChecker:
             self._record(outcome, error)
         return outcome
 
+    def rejects(self, method: str, template: str, status: int, instance) -> bool:
+        """Self-test: True if the checker finds errors in a body known to be wrong."""
+        saved = dict(self.outcomes)
+        try:
+            outcome = self.check(method, template, status, json.dumps(instance).encode())
+            return bool(outcome.errors)
+        finally:
+            self.outcomes = saved
+
     @staticmethod
     def _record(outcome: Outcome, error) -> None:
         # For anyOf/oneOf, name the closest branch's complaint as well.

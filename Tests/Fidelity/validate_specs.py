@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # keep the work tree clean
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fidelity_http import call  # noqa: E402
@@ -413,6 +414,16 @@ def main() -> int:
     plaid = SpecChecker("plaid", plaid_doc)
     gocardless = SpecChecker("gocardless", gc_doc)
     flow = Flow(args.base_url, plaid, gocardless)
+    # The checker must be able to fail: bodies that break their schemas in known ways.
+    known_bad = [
+        (plaid, "POST", "/transactions/sync", 200, {"added": [{"transaction_id": 1}], "has_more": "no"}),
+        (plaid, "POST", "/accounts/get", 400, {"error_type": "NOT_A_TYPE", "error_code": 7}),
+        (gocardless, "GET", "/api/v2/accounts/{id}/transactions/", 200, {"transactions": {"booked": [{"bookingDate": "02/03/2026"}]}}),
+        (gocardless, "POST", "/api/v2/requisitions/", 400, {"redirect": ["This field is required."]}),
+    ]
+    for checker, method, template, status, body in known_bad:
+        if not checker.rejects(method, template, status, body):
+            flow.failures.append(f"self-test: the validator accepted a broken {checker.provider} {method} {template} {status} body; checks are not working")
     receiver = WebhookReceiver()
     try:
         flow.plaid_flow(receiver)

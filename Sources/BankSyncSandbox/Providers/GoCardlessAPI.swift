@@ -45,11 +45,11 @@ extension SandboxWorld {
             members.append(("status_code", .int(status)))
             return .json(status, .object(members), headers: headers)
         }
-        func fieldErrors(_ fields: [(String, String)]) -> SandboxResponse {
-            .json(400, .object(fields.map { ($0.0, .object([("summary", .string($0.1)), ("detail", .string($0.1))])) } + [("status_code", .int(400))]))
-        }
-        guard request.path.hasPrefix("/api/v2/"), request.path.hasSuffix("/") else {
-            return error(404, "Not found.", "Not found. Bank Account Data paths start with /api/v2/ and end with a slash.")
+        func fieldErrors(_ fields: [(String, String)]) -> SandboxResponse { Self.gocardlessFieldErrors(fields) }
+        // Paths end in a slash; some clients (nordigen-python 1.4) leave it off, which the
+        // real API tolerates, so the sandbox does too.
+        guard request.path.hasPrefix("/api/v2/") else {
+            return error(404, "Not found.", "Not found. Bank Account Data paths start with /api/v2/.")
         }
         let segments = Array(request.pathSegments.dropFirst(2))  // after api/v2
         var body: JSONValue = .object([])
@@ -92,7 +92,7 @@ extension SandboxWorld {
             var list = institutions.filter { $0.provider == .gocardless }
             if let country = request.queryValue("country") {
                 guard country.count == 2, country.allSatisfy(\.isLetter) else {
-                    return .json(400, .object([("country", .object([("summary", .string("Invalid country choice.")), ("detail", .string("\(country) is not a valid choice."))])), ("status_code", .int(400))]))
+                    return fieldErrors([("country", "Invalid country choice: \(country) is not a valid choice.")])
                 }
                 list = list.filter { $0.country.lowercased() == country.lowercased() }
             }
@@ -136,6 +136,15 @@ extension SandboxWorld {
         default:
             return error(404, "Not found.", "Not found.")
         }
+    }
+
+    /// Validation errors keyed by field, as the API sends them, plus the envelope's own
+    /// `summary` and `detail` (which the published schema requires of every 400).
+    static func gocardlessFieldErrors(_ fields: [(String, String)]) -> SandboxResponse {
+        let summary = fields.count == 1 ? fields[0].1 : "Invalid fields: \(fields.map(\.0).joined(separator: ", "))"
+        return .json(400, .object(
+            [("summary", .string(summary)), ("detail", .string(fields.map { "\($0.0): \($0.1)" }.joined(separator: "; ")))]
+                + fields.map { ($0.0, .object([("summary", .string($0.1)), ("detail", .string($0.1))])) } + [("status_code", .int(400))]))
     }
 
     private func gocardlessParseError(_ reason: String) -> SandboxResponse {
@@ -230,7 +239,7 @@ extension SandboxWorld {
             ("status", .string(requisition.status)), ("institution_id", .string(requisition.institutionID)), ("agreement", .string(requisition.agreementID)),
             ("reference", .string(requisition.reference)), ("accounts", .array(requisition.accounts.map(JSONValue.string))),
             ("user_language", .string(requisition.userLanguage)), ("link", .string("\(origin)/sandbox/gocardless/consent/\(requisition.id)")),
-            ("ssn", .null), ("account_selection", .bool(false)), ("redirect_immediate", .bool(false)),
+            ("account_selection", .bool(false)), ("redirect_immediate", .bool(false)),
         ])
     }
 
@@ -246,7 +255,7 @@ extension SandboxWorld {
 
     private func createAgreement(_ body: JSONValue) -> Result<GoCardlessState.Agreement, ErrorResponse> {
         func fail(_ field: String, _ message: String) -> Result<GoCardlessState.Agreement, ErrorResponse> {
-            .failure(ErrorResponse(.json(400, .object([(field, .object([("summary", .string(message)), ("detail", .string(message))])), ("status_code", .int(400))]))))
+            .failure(ErrorResponse(Self.gocardlessFieldErrors([(field, message)])))
         }
         guard let institutionID = body["institution_id"]?.stringValue else { return fail("institution_id", "This field is required.") }
         guard institution(institutionID, provider: .gocardless) != nil else {
@@ -268,9 +277,7 @@ extension SandboxWorld {
     }
 
     private func createRequisition(_ body: JSONValue, origin: String) -> SandboxResponse {
-        func fail(_ field: String, _ message: String) -> SandboxResponse {
-            .json(400, .object([(field, .object([("summary", .string(message)), ("detail", .string(message))])), ("status_code", .int(400))]))
-        }
+        func fail(_ field: String, _ message: String) -> SandboxResponse { Self.gocardlessFieldErrors([(field, message)]) }
         guard let redirect = body["redirect"]?.stringValue, !redirect.isEmpty else { return fail("redirect", "This field is required.") }
         guard redirect.count <= 1024, redirect.hasPrefix("http://") || redirect.hasPrefix("https://") else { return fail("redirect", "Enter a valid URL.") }
         guard let institutionID = body["institution_id"]?.stringValue else { return fail("institution_id", "This field is required.") }
