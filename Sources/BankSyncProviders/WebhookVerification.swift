@@ -103,11 +103,3 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     for (x, y) in zip(a, b) { difference |= x ^ y }
     return difference == 0
 }
-
-enum Base64URL {
-    static func decode(_ text: String) -> [UInt8]? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map(Array.init)
-    }
-}

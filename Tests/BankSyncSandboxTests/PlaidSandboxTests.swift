@@ -187,8 +187,4 @@ struct PlaidSandboxTests {
     }
 }
 
-func base64URL(_ text: String) -> [UInt8]? {
-    var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while base64.count % 4 != 0 { base64 += "=" }
-    return Data(base64Encoded: base64).map(Array.init)
-}
+func base64URL(_ text: String) -> [UInt8]? { Base64URL.decode(text) }

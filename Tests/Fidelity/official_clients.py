@@ -97,16 +97,7 @@ def plaid_flow(base: str, results: Results) -> None:
     client = plaid_api.PlaidApi(plaid.ApiClient(configuration))
     c = "plaid"
 
-    def step(what, function):
-        try:
-            value = function()
-        except Exception as error:  # noqa: BLE001 - any failure is a finding
-            results.fail(c, what, describe(error))
-            if os.environ.get("FIDELITY_DEBUG"):
-                traceback.print_exc()
-            raise StopFlow from error
-        results.ok(c, what)
-        return value
+    step = stepper(results, c)
 
     try:
         step("link_token_create", lambda: client.link_token_create(LinkTokenCreateRequest(
@@ -164,6 +155,21 @@ class StopFlow(Exception):
     pass
 
 
+def stepper(results, client_name):
+    """A function running one client step: records it, and stops the flow on failure."""
+    def step(what, function):
+        try:
+            value = function()
+        except Exception as error:  # noqa: BLE001 - any failure is a finding
+            results.fail(client_name, what, describe(error))
+            if os.environ.get("FIDELITY_DEBUG"):
+                traceback.print_exc()
+            raise StopFlow from error
+        results.ok(client_name, what)
+        return value
+    return step
+
+
 def nordigen_flow(base: str, results: Results) -> None:
     from nordigen import NordigenClient
 
@@ -172,16 +178,7 @@ def nordigen_flow(base: str, results: Results) -> None:
     )
     c = "nordigen"
 
-    def step(what, function):
-        try:
-            value = function()
-        except Exception as error:  # noqa: BLE001 - any failure is a finding
-            results.fail(c, what, describe(error))
-            if os.environ.get("FIDELITY_DEBUG"):
-                traceback.print_exc()
-            raise StopFlow from error
-        results.ok(c, what)
-        return value
+    step = stepper(results, c)
 
     def extra(what, function):
         try:

@@ -186,20 +186,20 @@ extension SandboxWorld {
     /// An HS256 JWT whose `exp` follows the sandbox clock.
     func gocardlessJWT(type: String, lifetime: Int64) -> String {
         var random = mint("gocardless-jti")
-        let header = Format.base64URL(JSONValue.object([("alg", .string("HS256")), ("typ", .string("JWT"))]).serialized())
-        let claims = Format.base64URL(JSONValue.object([
+        let header = Base64URL.encode(JSONValue.object([("alg", .string("HS256")), ("typ", .string("JWT"))]).serialized())
+        let claims = Base64URL.encode(JSONValue.object([
             ("token_type", .string(type)), ("exp", .int(Int(now + lifetime))), ("iat", .int(Int(now))),
             ("jti", .string(random.string(32, alphabet: "0123456789abcdef"))), ("id", .int(1)), ("secret_id", .string(configuration.gocardlessSecretID)),
         ]).serialized())
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(header).\(claims)".utf8), using: gocardlessKey())
-        return "\(header).\(claims).\(Format.base64URL(Array(mac)))"
+        return "\(header).\(claims).\(Base64URL.encode(Array(mac)))"
     }
 
     func gocardlessTokenValid(_ token: String, type: String) -> Bool {
         let parts = token.split(separator: ".").map(String.init)
-        guard parts.count == 3, let signature = Format.base64URLDecode(parts[2]),
+        guard parts.count == 3, let signature = Base64URL.decode(parts[2]),
             HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array("\(parts[0]).\(parts[1])".utf8), using: gocardlessKey()),
-            let payload = Format.base64URLDecode(parts[1]), let claims = try? JSONValue.parse(payload),
+            let payload = Base64URL.decode(parts[1]), let claims = try? JSONValue.parse(payload),
             claims["token_type"]?.stringValue == type, let exp = claims["exp"]?.intValue
         else { return false }
         return Int64(exp) > now

@@ -170,7 +170,7 @@ extension SandboxWorld {
                 ("key", .object([
                     ("alg", .string("ES256")), ("created_at", .int(Int(configuration.start.timeIntervalSince1970))), ("crv", .string("P-256")),
                     ("expired_at", .null), ("kid", .string(plaid.keyID)), ("kty", .string("EC")), ("use", .string("sig")),
-                    ("x", .string(Format.base64URL(raw[0..<32]))), ("y", .string(Format.base64URL(raw[32..<64]))),
+                    ("x", .string(Base64URL.encode(raw[0..<32]))), ("y", .string(Base64URL.encode(raw[32..<64]))),
                 ])),
                 ("request_id", .string(requestID)),
             ]))
@@ -349,7 +349,7 @@ extension SandboxWorld {
         }
         var (from, to, offset) = (0, connection.seq, 0)
         if let text = body["cursor"]?.stringValue, !text.isEmpty {
-            let parts = Format.base64URLDecode(text).map { String(decoding: $0, as: UTF8.self).split(separator: ":").map(String.init) } ?? []
+            let parts = Base64URL.decode(text).map { String(decoding: $0, as: UTF8.self).split(separator: ":").map(String.init) } ?? []
             guard parts.count == 4, parts[0] == "v1", let f = Int(parts[1]), let t = Int(parts[2]), let o = Int(parts[3]), f <= t, t <= connection.seq || o == 0
             else { return error("INVALID_FIELD", "cursor is not a cursor this item gave out", type: "INVALID_INPUT") }
             (from, to, offset) = (f, t, o)
@@ -394,7 +394,7 @@ extension SandboxWorld {
         }
         return .json(200, .object([
             ("accounts", .array(touched.compactMap { accounts[$0] }.map(plaidAccount))), ("added", .array(added)),
-            ("has_more", .bool(hasMore)), ("modified", .array(modified)), ("next_cursor", .string(Format.base64URL(Array(next.utf8)))),
+            ("has_more", .bool(hasMore)), ("modified", .array(modified)), ("next_cursor", .string(Base64URL.encode(Array(next.utf8)))),
             ("removed", .array(removed)), ("request_id", .string(requestID)),
             ("transactions_update_status", .string("HISTORICAL_UPDATE_COMPLETE")),
         ]))
@@ -439,8 +439,8 @@ extension SandboxWorld {
         let key = plaidSigningKey()
         let header = JSONValue.object([("alg", .string("ES256")), ("kid", .string(plaid.keyID)), ("typ", .string("JWT"))]).serialized()
         let claims = JSONValue.object([("iat", .int(Int(now))), ("request_body_sha256", .string(Format.sha256Hex(body)))]).serialized()
-        let signingInput = "\(Format.base64URL(header)).\(Format.base64URL(claims))"
-        let signature = (try? key.signature(for: Array(signingInput.utf8)).rawRepresentation).map(Format.base64URL) ?? ""
+        let signingInput = "\(Base64URL.encode(header)).\(Base64URL.encode(claims))"
+        let signature = (try? key.signature(for: Array(signingInput.utf8)).rawRepresentation).map { Base64URL.encode($0) } ?? ""
         connections[id]?.lastWebhookCode = code
         connections[id]?.lastWebhookAt = Format.timestamp(now)
         outbox.append(OutgoingWebhook(
