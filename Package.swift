@@ -99,6 +99,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BankSyncEngine",
+            dependencies: [
+                "BankSyncCore", "BankSyncStore", "BankSyncProviders",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BankSyncSandbox",
             dependencies: [
                 "BankSyncCore",
@@ -191,6 +199,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BankSyncEngineTests",
+            dependencies: [
+                "BankSyncCore", "BankSyncEngine", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

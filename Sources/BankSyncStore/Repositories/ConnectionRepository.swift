@@ -1,6 +1,6 @@
 public import BankSyncCore
 public import Foundation
-import SQLKit
+public import SQLKit
 
 /// Connections and their encrypted provider tokens.
 ///
@@ -41,23 +41,26 @@ public struct ConnectionRepository: Sendable {
     /// Writes the connection's mutable fields (status, sync state, errors, dates, cursor).
     /// - Throws: ``StoreError`` `.notFound` if the connection does not exist.
     public func update(_ connection: Connection) async throws {
-        let rows = try await database.withSession { db in
-            try await db.raw(
-                """
-                UPDATE connections SET institution_id = \(bind: connection.institutionID),
-                    institution_name = \(bind: connection.institutionName),
-                    status = \(bind: connection.status.rawValue), sync_state = \(bind: connection.syncState.rawValue),
-                    error_code = \(bind: connection.errorCode), error_count = \(bind: connection.errorCount),
-                    consent_granted_at = \(bind: connection.consentGrantedAt.milliseconds),
-                    consent_expires_at = \(bind: connection.consentExpiresAt.milliseconds),
-                    last_synced_at = \(bind: connection.lastSyncedAt.milliseconds),
-                    next_sync_at = \(bind: connection.nextSyncAt.milliseconds), cursor = \(bind: connection.cursor),
-                    updated_at = \(bind: connection.updatedAt.millisecondsSince1970)
-                WHERE id = \(bind: connection.id.rawValue)
-                RETURNING id
-                """
-            ).all()
-        }
+        try await database.withSession { db in try await update(connection, on: db) }
+    }
+
+    /// ``update(_:)`` on `db`, inside the caller's transaction (a sync saves its cursor with its rows).
+    public func update(_ connection: Connection, on db: any SQLDatabase) async throws {
+        let rows = try await db.raw(
+            """
+            UPDATE connections SET institution_id = \(bind: connection.institutionID),
+                institution_name = \(bind: connection.institutionName),
+                status = \(bind: connection.status.rawValue), sync_state = \(bind: connection.syncState.rawValue),
+                error_code = \(bind: connection.errorCode), error_count = \(bind: connection.errorCount),
+                consent_granted_at = \(bind: connection.consentGrantedAt.milliseconds),
+                consent_expires_at = \(bind: connection.consentExpiresAt.milliseconds),
+                last_synced_at = \(bind: connection.lastSyncedAt.milliseconds),
+                next_sync_at = \(bind: connection.nextSyncAt.milliseconds), cursor = \(bind: connection.cursor),
+                updated_at = \(bind: connection.updatedAt.millisecondsSince1970)
+            WHERE id = \(bind: connection.id.rawValue)
+            RETURNING id
+            """
+        ).all()
         guard !rows.isEmpty else { throw StoreError(.notFound, "connection \(connection.id) does not exist") }
     }
 

@@ -1,6 +1,6 @@
 public import BankSyncCore
-import Foundation
-import SQLKit
+public import Foundation
+public import SQLKit
 
 /// Transactions, written in batches and read as a user's feed.
 public struct TransactionRepository: Sendable {
@@ -43,6 +43,14 @@ public struct TransactionRepository: Sendable {
     @discardableResult
     public func upsert(_ transactions: [Transaction]) async throws -> [TransactionKey: Identifier<Transaction>] {
         guard !transactions.isEmpty else { return [:] }
+        return try await database.transaction { db in try await upsert(transactions, on: db) }
+    }
+
+    /// ``upsert(_:)`` on `db`, inside the caller's transaction (a sync writes its rows and its
+    /// cursor together).
+    @discardableResult
+    public func upsert(_ transactions: [Transaction], on db: any SQLDatabase) async throws -> [TransactionKey: Identifier<Transaction>] {
+        guard !transactions.isEmpty else { return [:] }
         var position: [TransactionKey: Int] = [:]
         var unique: [Transaction] = []
         unique.reserveCapacity(transactions.count)
@@ -56,23 +64,57 @@ public struct TransactionRepository: Sendable {
             }
         }
         let size = BatchUpsert.batchSize(columns: Self.columns.count, engine: database.engine)
-        return try await database.transaction { db in
-            var ids: [TransactionKey: Identifier<Transaction>] = [:]
-            ids.reserveCapacity(unique.count)
-            for start in stride(from: 0, to: unique.count, by: size) {
-                let rows = unique[start..<min(start + size, unique.count)].map(Self.encode)
-                let statement = BatchUpsert(
-                    table: "transactions", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
-                    returning: "id, account_id, provider_transaction_id")
-                for row in try await db.execute(sql: statement) {
-                    let key = TransactionKey(
-                        accountID: try row.identifier("account_id"),
-                        providerTransactionID: try row.text("provider_transaction_id"))
-                    ids[key] = try row.identifier("id")
-                }
+        var ids: [TransactionKey: Identifier<Transaction>] = [:]
+        ids.reserveCapacity(unique.count)
+        for start in stride(from: 0, to: unique.count, by: size) {
+            let rows = unique[start..<min(start + size, unique.count)].map(Self.encode)
+            let statement = BatchUpsert(
+                table: "transactions", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
+                returning: "id, account_id, provider_transaction_id")
+            for row in try await db.execute(sql: statement) {
+                let key = TransactionKey(
+                    accountID: try row.identifier("account_id"),
+                    providerTransactionID: try row.text("provider_transaction_id"))
+                ids[key] = try row.identifier("id")
             }
-            return ids
         }
+        return ids
+    }
+
+    /// Marks rows removed (they stay, with `removed_at`, so a removal is auditable and undoable).
+    /// - Returns: how many live rows were marked.
+    @discardableResult
+    public func markRemoved(_ keys: [TransactionKey], at time: Date, on db: any SQLDatabase) async throws -> Int {
+        var count = 0
+        for chunk in stride(from: 0, to: keys.count, by: 400).map({ Array(keys[$0..<min($0 + 400, keys.count)]) }) {
+            let byAccount = Dictionary(grouping: chunk, by: \.accountID)
+            for (account, rows) in byAccount.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                count += try await db.raw(
+                    """
+                    UPDATE transactions SET removed_at = \(bind: time.millisecondsSince1970), updated_at = \(bind: time.millisecondsSince1970)
+                    WHERE account_id = \(bind: account.rawValue) AND removed_at IS NULL
+                      AND provider_transaction_id IN (\(binds: rows.map(\.providerTransactionID)))
+                    RETURNING id
+                    """
+                ).all().count
+            }
+        }
+        return count
+    }
+
+    /// Gives the posted row the category the user chose on the pending row it replaced.
+    public func carryUserCategory(from pending: TransactionKey, to posted: TransactionKey, on db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            UPDATE transactions SET category = p.category, category_confidence = p.category_confidence,
+                category_source = p.category_source, categorized_at = p.categorized_at
+            FROM (SELECT category, category_confidence, category_source, categorized_at FROM transactions
+                  WHERE account_id = \(bind: pending.accountID.rawValue) AND provider_transaction_id = \(bind: pending.providerTransactionID)
+                    AND category_source = 'user') AS p
+            WHERE transactions.account_id = \(bind: posted.accountID.rawValue)
+              AND transactions.provider_transaction_id = \(bind: posted.providerTransactionID)
+            """
+        ).run()
     }
 
     /// The transaction with `id`, or nil.

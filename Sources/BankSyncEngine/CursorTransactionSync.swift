@@ -1,0 +1,115 @@
+public import BankSyncCore
+public import BankSyncProviders
+public import BankSyncStore
+public import Foundation
+public import Logging
+
+/// `sync-transactions` for a cursor provider (Plaid): fetch every change since the stored
+/// cursor (the client walks the pages and restarts on mutation during pagination), then write
+/// the rows, the removals, the pending→posted hand-over of user edits, and the new cursor in
+/// one database transaction. A failure before the commit leaves the stored data and cursor as
+/// they were, so the next run fetches the same changes again; nothing is half-applied.
+public struct CursorTransactionSync: Sendable {
+    let store: Store
+    let plaid: PlaidClient
+    let logger: Logger
+
+    public init(store: Store, plaid: PlaidClient, logger: Logger) {
+        self.store = store
+        self.plaid = plaid
+        self.logger = logger
+    }
+
+    /// Runs one sync of `connectionID` and records it as a ``SyncRun``.
+    /// - Throws: the ``ProviderError`` or storage error that stopped it (the SyncRun says so too).
+    @discardableResult
+    public func run(connectionID: Identifier<Connection>, now: Date = Date()) async throws -> SyncRun {
+        guard var connection = try await store.connections.get(connectionID) else {
+            throw StoreError(.notFound, "connection \(connectionID) does not exist")
+        }
+        var logger = self.logger
+        logger[metadataKey: "connection_id"] = "\(connectionID)"
+        var run = SyncRun(connectionID: connectionID, kind: .transactions, startedAt: now)
+        do {
+            let credential = ConnectionCredential(
+                secret: try await store.connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
+            let delta = try await plaid.transactionChanges(credential, since: connection.cursor)
+            var accounts = try await accountsByProviderID(connection.id)
+            let mentioned = Set((delta.added + delta.modified).map(\.providerAccountID) + delta.removed.map(\.accountID))
+            if !mentioned.isSubset(of: Set(accounts.keys)) {
+                // Accounts appear (or were never discovered): discover before writing their rows.
+                try await discoverAccounts(connection, credential: credential, now: now)
+                accounts = try await accountsByProviderID(connection.id)
+            }
+            var rows: [Transaction] = []
+            var skipped = 0
+            for incoming in delta.added + delta.modified {
+                guard let account = accounts[incoming.providerAccountID] else {
+                    skipped += 1
+                    logger.warning("skipping a transaction for an account the provider did not list", metadata: ["provider_account": "\(incoming.providerAccountID)"])
+                    continue
+                }
+                rows.append(Self.transaction(incoming, account: account, now: now))
+            }
+            let removals = delta.removed.compactMap { removed in
+                accounts[removed.accountID].map { TransactionKey(accountID: $0.id, providerTransactionID: removed.transactionID) }
+            }
+            let settlements = rows.compactMap { row in
+                row.pendingTransactionID.map { (TransactionKey(accountID: row.accountID, providerTransactionID: $0), TransactionKey(accountID: row.accountID, providerTransactionID: row.providerTransactionID)) }
+            }
+            connection.cursor = delta.nextCursor
+            connection.lastSyncedAt = now
+            connection.updatedAt = now
+            let saved = connection
+            let removedCount = try await store.database.transaction { db in
+                try await store.transactions.upsert(rows, on: db)
+                for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
+                let removed = try await store.transactions.markRemoved(removals, at: now, on: db)
+                try await store.connections.update(saved, on: db)
+                return removed
+            }
+            run.added = delta.added.count - skipped
+            run.modified = delta.modified.count
+            run.removed = removedCount
+            try run.finish(.completed, at: Date())
+            logger.info(
+                "transactions synced",
+                metadata: ["added": "\(run.added)", "modified": "\(run.modified)", "removed": "\(run.removed)", "pages": "\(delta.pages)", "restarts": "\(delta.restarts)"])
+        } catch {
+            try? run.finish(.failed, at: Date(), errorCode: (error as? ProviderError)?.code ?? "\(type(of: error))")
+            try? await store.syncRuns.save(run)
+            logger.warning("transaction sync failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+        try await store.syncRuns.save(run)
+        return run
+    }
+
+    private func accountsByProviderID(_ id: Identifier<Connection>) async throws -> [String: Account] {
+        Dictionary(try await store.accounts.list(connectionID: id).map { ($0.providerAccountID, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// `account-discovery`: store the accounts the provider lists (new ones added, known ones updated).
+    public func discoverAccounts(_ connection: Connection, credential: ConnectionCredential, now: Date) async throws {
+        let listed = try await plaid.accounts(credential)
+        let known = try await accountsByProviderID(connection.id)
+        try await store.accounts.upsert(listed.map { account in
+            Account(
+                id: known[account.providerAccountID]?.id ?? .generate(), connectionID: connection.id, userID: connection.userID,
+                providerAccountID: account.providerAccountID, name: account.name, officialName: account.officialName, mask: account.mask,
+                type: account.type, subtype: account.subtype, currency: account.currency, createdAt: known[account.providerAccountID]?.createdAt ?? now,
+                updatedAt: now)
+        })
+    }
+
+    /// A provider row as a stored transaction: the merchant name cleaned from the raw text when
+    /// the provider gives none.
+    static func transaction(_ incoming: ProviderTransaction, account: Account, now: Date) -> Transaction {
+        Transaction(
+            accountID: account.id, userID: account.userID, providerTransactionID: incoming.providerTransactionID ?? "",
+            status: incoming.isPending ? .pending : .posted, amount: incoming.amount, date: incoming.date, authorizedDate: incoming.authorizedDate,
+            description: incoming.description, merchantName: incoming.merchantName ?? MerchantName.clean(incoming.description),
+            counterparty: incoming.counterparty, providerCategory: incoming.providerCategory, pendingTransactionID: incoming.pendingTransactionID,
+            createdAt: now)
+    }
+}
