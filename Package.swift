@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "BankSyncCore", "BankSyncStore", "BankSyncProviders",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -28,6 +28,9 @@ struct ReconciliationTests {
         #expect(Self.day("2024-03-01").daysSince(Self.day("2024-02-28")) == 2)
         #expect(Self.day("2026-01-01").daysSince(Self.day("2025-12-31")) == 1)
         #expect(Self.day("1970-01-01").daysSince(Self.day("1970-01-01")) == 0)
+        #expect(Self.day("2024-02-28").adding(days: 1) == Self.day("2024-02-29"))
+        #expect(Self.day("2026-03-01").adding(days: -1) == Self.day("2026-02-28"))
+        #expect(Self.day("2025-12-31").adding(days: 400).daysSince(Self.day("2025-12-31")) == 400)
     }
 
     @Test("a pending charge is matched to its posted row: same amount, or a tip on the same merchant; never a stranger")

@@ -102,6 +102,18 @@ public struct TransactionRepository: Sendable {
         return count
     }
 
+    /// An account's live (not removed) rows dated `from…to`, on `db`: what a date-window sync
+    /// compares the provider's answer with.
+    public func live(accountID: Identifier<Account>, from: CalendarDate, to: CalendarDate, on db: any SQLDatabase) async throws -> [Transaction] {
+        try await db.raw(
+            """
+            SELECT * FROM transactions WHERE account_id = \(bind: accountID.rawValue) AND removed_at IS NULL
+              AND date >= \(bind: from.description) AND date <= \(bind: to.description)
+            ORDER BY date, id
+            """
+        ).all().map(Self.decode)
+    }
+
     /// Gives the posted row the category the user chose on the pending row it replaced.
     public func carryUserCategory(from pending: TransactionKey, to posted: TransactionKey, on db: any SQLDatabase) async throws {
         try await db.raw(

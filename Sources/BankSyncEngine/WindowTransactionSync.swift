@@ -1,0 +1,118 @@
+public import BankSyncCore
+public import BankSyncProviders
+public import BankSyncStore
+public import Foundation
+public import Logging
+import SQLKit
+
+/// `sync-transactions` for date-window providers (Teller, GoCardless): fetch each account's
+/// rows over a window that overlaps the last sync, compare with what is stored for that window
+/// (``WindowPlan``), and apply inserts, updates, removals and pending→posted settlements in one
+/// database transaction. Rows without a provider id (GoCardless pending rows) are keyed by
+/// ``Fingerprint`` so re-fetching the same window changes nothing.
+public struct WindowTransactionSync: Sendable {
+    /// Fetches one account's rows dated `from…to`.
+    public typealias Fetch = @Sendable (ConnectionCredential, Account, CalendarDate, CalendarDate) async throws -> TransactionWindow
+
+    let store: Store
+    let fetch: Fetch
+    let logger: Logger
+    /// Days re-fetched before the last sync (late postings, edits).
+    public var overlapDays = 10
+    /// Days fetched the first time.
+    public var initialDays = 90
+
+    public init(store: Store, logger: Logger, fetch: @escaping Fetch) {
+        self.store = store
+        self.logger = logger
+        self.fetch = fetch
+    }
+
+    /// Syncs every account of `connectionID` up to `today` (the provider's calendar day).
+    @discardableResult
+    public func run(connectionID: Identifier<Connection>, today: CalendarDate, now: Date = Date()) async throws -> SyncRun {
+        guard var connection = try await store.connections.get(connectionID) else {
+            throw StoreError(.notFound, "connection \(connectionID) does not exist")
+        }
+        var logger = self.logger
+        logger[metadataKey: "connection_id"] = "\(connectionID)"
+        var run = SyncRun(connectionID: connectionID, kind: .transactions, startedAt: now)
+        do {
+            let credential = ConnectionCredential(
+                secret: try await store.connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
+            // The window: from the last synced day minus the overlap, or the initial history.
+            let lastDay = connection.cursor.flatMap { try? CalendarDate(parsing: $0) }
+            let from = lastDay.map { $0.adding(days: -overlapDays) } ?? today.adding(days: -initialDays)
+            var fetched: [(Account, TransactionWindow)] = []
+            for account in try await store.accounts.list(connectionID: connectionID) {
+                fetched.append((account, try await fetch(credential, account, from, today)))
+            }
+            connection.cursor = today.description  // the day synced through
+            connection.lastSyncedAt = now
+            connection.updatedAt = now
+            let saved = connection
+            let counts = try await store.database.transaction { db -> (Int, Int, Int) in
+                var (added, modified, removed) = (0, 0, 0)
+                for (account, window) in fetched {
+                    let plan = try await apply(window, to: account, from: from, to: today, now: now, on: db)
+                    added += plan.inserts.count
+                    modified += plan.updates.count
+                    removed += plan.removals.count
+                }
+                try await store.connections.update(saved, on: db)
+                return (added, modified, removed)
+            }
+            (run.added, run.modified, run.removed) = counts
+            try run.finish(.completed, at: Date())
+            logger.info("transactions synced", metadata: ["added": "\(run.added)", "modified": "\(run.modified)", "removed": "\(run.removed)", "from": "\(from)"])
+        } catch {
+            try? run.finish(.failed, at: Date(), errorCode: (error as? ProviderError)?.code ?? "\(type(of: error))")
+            try? await store.syncRuns.save(run)
+            logger.warning("transaction sync failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+        try await store.syncRuns.save(run)
+        return run
+    }
+
+    private func apply(_ window: TransactionWindow, to account: Account, from: CalendarDate, to: CalendarDate, now: Date, on db: any SQLDatabase) async throws -> WindowPlan {
+        // Keys: the provider's id, else a fingerprint in the provider's order.
+        let unkeyed = window.transactions.filter { $0.providerTransactionID == nil }
+        var fingerprints = Fingerprint.keys(unkeyed.map { (date: $0.date, amountMinor: $0.amount.minorUnits, description: $0.description) }).makeIterator()
+        var incoming: [String: ProviderTransaction] = [:]
+        var fetchedRows: [ReconcileRow] = []
+        for row in window.transactions {
+            let key = row.providerTransactionID ?? fingerprints.next()!
+            incoming[key] = row
+            fetchedRows.append(ReconcileRow(
+                key: key, amountMinor: row.amount.minorUnits, date: row.date, isPending: row.isPending, description: row.description,
+                pendingKey: row.pendingTransactionID))
+        }
+        let stored = try await store.transactions.live(accountID: account.id, from: from, to: to, on: db)
+        // Stored links are ours (from earlier settlements), not the provider's: leave them out of
+        // the comparison, and keep them when a row is rewritten.
+        let storedRows = stored.map {
+            ReconcileRow(key: $0.providerTransactionID, amountMinor: $0.amount.minorUnits, date: $0.date, isPending: $0.status == .pending, description: $0.description)
+        }
+        let storedLinks = Dictionary(stored.compactMap { row in row.pendingTransactionID.map { (row.providerTransactionID, $0) } }, uniquingKeysWith: { a, _ in a })
+        let plan = WindowPlan.plan(stored: storedRows, fetched: fetchedRows)
+        let settledBy = Dictionary(plan.settlements.map { ($0.postedKey, $0.pendingKey) }, uniquingKeysWith: { a, _ in a })
+        let writes = (plan.inserts + plan.updates).compactMap { row -> Transaction? in
+            guard let source = incoming[row.key] else { return nil }
+            return Transaction(
+                accountID: account.id, userID: account.userID, providerTransactionID: row.key, status: source.isPending ? .pending : .posted,
+                amount: source.amount, date: source.date, authorizedDate: source.authorizedDate, description: source.description,
+                merchantName: source.merchantName ?? MerchantName.clean(source.description), counterparty: source.counterparty,
+                providerCategory: source.providerCategory,
+                pendingTransactionID: source.pendingTransactionID ?? settledBy[row.key] ?? storedLinks[row.key], createdAt: now)
+        }
+        try await store.transactions.upsert(writes, on: db)
+        for settlement in plan.settlements {
+            try await store.transactions.carryUserCategory(
+                from: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),
+                to: TransactionKey(accountID: account.id, providerTransactionID: settlement.postedKey), on: db)
+        }
+        try await store.transactions.markRemoved(plan.removals.map { TransactionKey(accountID: account.id, providerTransactionID: $0) }, at: now, on: db)
+        return plan
+    }
+}
