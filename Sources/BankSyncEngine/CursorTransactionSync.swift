@@ -24,15 +24,7 @@ public struct CursorTransactionSync: Sendable {
     /// - Throws: the ``ProviderError`` or storage error that stopped it (the SyncRun says so too).
     @discardableResult
     public func run(connectionID: Identifier<Connection>, now: Date = Date()) async throws -> SyncRun {
-        guard var connection = try await store.connections.get(connectionID) else {
-            throw StoreError(.notFound, "connection \(connectionID) does not exist")
-        }
-        var logger = self.logger
-        logger[metadataKey: "connection_id"] = "\(connectionID)"
-        var run = SyncRun(connectionID: connectionID, kind: .transactions, startedAt: now)
-        do {
-            let credential = ConnectionCredential(
-                secret: try await store.connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
+        try await store.recordingSyncRun(connectionID, now: now, logger: logger) { connection, credential, logger in
             let delta = try await plaid.transactionChanges(credential, since: connection.cursor)
             var accounts = try await accountsByProviderID(connection.id)
             let mentioned = Set((delta.added + delta.modified).map(\.providerAccountID) + delta.removed.map(\.accountID))
@@ -55,34 +47,25 @@ public struct CursorTransactionSync: Sendable {
                 accounts[removed.accountID].map { TransactionKey(accountID: $0.id, providerTransactionID: removed.transactionID) }
             }
             let settlements = rows.compactMap { row in
-                row.pendingTransactionID.map { (TransactionKey(accountID: row.accountID, providerTransactionID: $0), TransactionKey(accountID: row.accountID, providerTransactionID: row.providerTransactionID)) }
+                row.pendingTransactionID.map {
+                    (TransactionKey(accountID: row.accountID, providerTransactionID: $0), TransactionKey(accountID: row.accountID, providerTransactionID: row.providerTransactionID))
+                }
             }
-            connection.cursor = delta.nextCursor
-            connection.lastSyncedAt = now
-            connection.updatedAt = now
-            let saved = connection
-            let removedCount = try await store.database.transaction { db in
+            var saved = connection
+            saved.cursor = delta.nextCursor
+            saved.lastSyncedAt = now
+            saved.updatedAt = now
+            let removedCount = try await store.database.transaction { [saved] db in
                 try await store.transactions.upsert(rows, on: db)
                 for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
                 let removed = try await store.transactions.markRemoved(removals, at: now, on: db)
                 try await store.connections.update(saved, on: db)
                 return removed
             }
-            run.added = delta.added.count - skipped
-            run.modified = delta.modified.count
-            run.removed = removedCount
-            try run.finish(.completed, at: Date())
-            logger.info(
-                "transactions synced",
-                metadata: ["added": "\(run.added)", "modified": "\(run.modified)", "removed": "\(run.removed)", "pages": "\(delta.pages)", "restarts": "\(delta.restarts)"])
-        } catch {
-            try? run.finish(.failed, at: Date(), errorCode: (error as? ProviderError)?.code ?? "\(type(of: error))")
-            try? await store.syncRuns.save(run)
-            logger.warning("transaction sync failed", metadata: ["error": "\(error)"])
-            throw error
+            return SyncCounts(
+                added: delta.added.count - skipped, modified: delta.modified.count, removed: removedCount,
+                details: ["pages": "\(delta.pages)", "restarts": "\(delta.restarts)"])
         }
-        try await store.syncRuns.save(run)
-        return run
     }
 
     private func accountsByProviderID(_ id: Identifier<Connection>) async throws -> [String: Account] {

@@ -31,15 +31,7 @@ public struct WindowTransactionSync: Sendable {
     /// Syncs every account of `connectionID` up to `today` (the provider's calendar day).
     @discardableResult
     public func run(connectionID: Identifier<Connection>, today: CalendarDate, now: Date = Date()) async throws -> SyncRun {
-        guard var connection = try await store.connections.get(connectionID) else {
-            throw StoreError(.notFound, "connection \(connectionID) does not exist")
-        }
-        var logger = self.logger
-        logger[metadataKey: "connection_id"] = "\(connectionID)"
-        var run = SyncRun(connectionID: connectionID, kind: .transactions, startedAt: now)
-        do {
-            let credential = ConnectionCredential(
-                secret: try await store.connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
+        try await store.recordingSyncRun(connectionID, now: now, logger: logger) { connection, credential, _ in
             // The window: from the last synced day minus the overlap, or the initial history.
             let lastDay = connection.cursor.flatMap { try? CalendarDate(parsing: $0) }
             let from = lastDay.map { $0.adding(days: -overlapDays) } ?? today.adding(days: -initialDays)
@@ -47,32 +39,22 @@ public struct WindowTransactionSync: Sendable {
             for account in try await store.accounts.list(connectionID: connectionID) {
                 fetched.append((account, try await fetch(credential, account, from, today)))
             }
-            connection.cursor = today.description  // the day synced through
-            connection.lastSyncedAt = now
-            connection.updatedAt = now
-            let saved = connection
-            let counts = try await store.database.transaction { db -> (Int, Int, Int) in
-                var (added, modified, removed) = (0, 0, 0)
+            var saved = connection
+            saved.cursor = today.description  // the day synced through
+            saved.lastSyncedAt = now
+            saved.updatedAt = now
+            return try await store.database.transaction { [saved, fetched] db in
+                var counts = SyncCounts(details: ["from": "\(from)", "to": "\(today)"])
                 for (account, window) in fetched {
                     let plan = try await apply(window, to: account, from: from, to: today, now: now, on: db)
-                    added += plan.inserts.count
-                    modified += plan.updates.count
-                    removed += plan.removals.count
+                    counts.added += plan.inserts.count
+                    counts.modified += plan.updates.count
+                    counts.removed += plan.removals.count
                 }
                 try await store.connections.update(saved, on: db)
-                return (added, modified, removed)
+                return counts
             }
-            (run.added, run.modified, run.removed) = counts
-            try run.finish(.completed, at: Date())
-            logger.info("transactions synced", metadata: ["added": "\(run.added)", "modified": "\(run.modified)", "removed": "\(run.removed)", "from": "\(from)"])
-        } catch {
-            try? run.finish(.failed, at: Date(), errorCode: (error as? ProviderError)?.code ?? "\(type(of: error))")
-            try? await store.syncRuns.save(run)
-            logger.warning("transaction sync failed", metadata: ["error": "\(error)"])
-            throw error
         }
-        try await store.syncRuns.save(run)
-        return run
     }
 
     private func apply(_ window: TransactionWindow, to account: Account, from: CalendarDate, to: CalendarDate, now: Date, on db: any SQLDatabase) async throws -> WindowPlan {

@@ -64,8 +64,11 @@ public struct SandboxServer: Sendable {
     }
 
     /// The Hummingbird application: bind `host:port` (0 = any free port; `onRunning` gets the
-    /// port actually bound).
-    public func application(host: String = "127.0.0.1", port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    /// port actually bound). Without `deliverWebhooks` queued webhooks stay in the world's
+    /// outbox (``SandboxWorld/takeOutbox()``) for the caller to inspect.
+    public func application(
+        host: String = "127.0.0.1", port: Int, deliverWebhooks: Bool = true, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    )
         -> some ApplicationProtocol
     {
         let server = self
@@ -87,7 +90,7 @@ public struct SandboxServer: Sendable {
         }
         return Application(
             responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: "banksync-sandbox"),
-            services: [WebhookDelivery(world: world, logger: logger)],
+            services: deliverWebhooks ? [WebhookDelivery(world: world, logger: logger)] : [],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 }
@@ -95,9 +98,9 @@ public struct SandboxServer: Sendable {
 extension SandboxServer {
     /// Serves on a free loopback port while `body` runs with the base URL
     /// (`http://127.0.0.1:PORT`), then shuts down: how tests start the sandbox in-process.
-    public func withRunning<T: Sendable>(host: String = "127.0.0.1", _ body: (String) async throws -> T) async throws -> T {
+    public func withRunning<T: Sendable>(host: String = "127.0.0.1", deliverWebhooks: Bool = true, _ body: (String) async throws -> T) async throws -> T {
         let port = Mutex<Int?>(nil)
-        let app = application(host: host, port: 0) { bound in port.withLock { $0 = bound } }
+        let app = application(host: host, port: 0, deliverWebhooks: deliverWebhooks) { bound in port.withLock { $0 = bound } }
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

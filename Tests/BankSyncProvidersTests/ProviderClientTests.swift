@@ -10,12 +10,13 @@ import Testing
 
 /// Runs `body` with the three clients pointed at a sandbox on a free loopback port.
 func withProviders(
-    seed: UInt64 = 3, webhook: String? = nil, _ body: (SandboxWorld, String, PlaidClient, TellerClient, GoCardlessClient) async throws -> Void
+    seed: UInt64 = 3, webhook: String? = nil, deliverWebhooks: Bool = true,
+    _ body: (SandboxWorld, String, PlaidClient, TellerClient, GoCardlessClient) async throws -> Void
 ) async throws {
     var logger = Logger(label: "providers-test")
     logger.logLevel = .warning
     let world = SandboxWorld(configuration: .init(seed: seed, historyDays: 40))
-    try await SandboxServer(world: world, logger: logger).withRunning { base in
+    try await SandboxServer(world: world, logger: logger).withRunning(deliverWebhooks: deliverWebhooks) { base in
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             let plaid = PlaidClient(
@@ -189,7 +190,8 @@ struct ProviderClientTests {
 
     @Test("webhooks: Plaid ES256 and Teller HMAC verify; tampering, staleness and wrong algorithms are refused")
     func webhooks() async throws {
-        try await withProviders { world, _, plaid, _, _ in
+        // The webhooks are taken from the world's outbox, so the server must not send them.
+        try await withProviders(deliverWebhooks: false) { world, _, plaid, _, _ in
             // Plaid: sign a body the way the sandbox does, by firing a webhook and taking it from the outbox.
             let plaidWithHook = PlaidClient(
                 configuration: .init(baseURL: plaid.configuration.baseURL, clientID: "sandbox-client-id", secret: "sandbox-secret", webhookURL: "http://127.0.0.1:9/none"),

@@ -170,8 +170,11 @@ extension CalendarDate {
     public func daysSince(_ other: CalendarDate) -> Int { dayNumber - other.dayNumber }
 
     /// The date `days` later (earlier when negative).
-    public func adding(days: Int) -> CalendarDate {
-        let z = dayNumber + days + 719_468
+    public func adding(days: Int) -> CalendarDate { CalendarDate(dayNumber: dayNumber + days) }
+
+    /// The date `dayNumber` days after 1970-01-01 (proleptic Gregorian).
+    public init(dayNumber: Int) {
+        let z = dayNumber + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
@@ -180,11 +183,11 @@ extension CalendarDate {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         // Always a valid date: the arithmetic is the inverse of `dayNumber`.
-        return try! CalendarDate(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)
+        self = try! CalendarDate(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian).
-    var dayNumber: Int {
+    public var dayNumber: Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -1,3 +1,5 @@
+import BankSyncCore
+
 /// The three aggregators the sandbox imitates.
 public enum SandboxProvider: String, Sendable, CaseIterable, Codable {
     case plaid, teller, gocardless
@@ -10,38 +12,16 @@ public struct SandboxDay: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     public init(_ number: Int) { self.number = number }
 
-    /// From a civil date (proleptic Gregorian).
-    public init(year: Int, month: Int, day: Int) {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        number = era * 146_097 + doe - 719_468
-    }
-
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD` (a real calendar date).
     public init?(parsing text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), (1...31).contains(d)
-        else { return nil }
-        self.init(year: y, month: m, day: d)
-        guard self.civil == (y, m, d) else { return nil }  // 2026-02-30 and the like
+        guard let date = try? CalendarDate(parsing: text) else { return nil }
+        number = date.dayNumber
     }
 
     /// (year, month, day).
     public var civil: (year: Int, month: Int, day: Int) {
-        let z = number + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+        let date = CalendarDate(dayNumber: number)
+        return (date.year, date.month, date.day)
     }
 
     /// `YYYY-MM-DD`.
