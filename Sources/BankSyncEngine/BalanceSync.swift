@@ -1,0 +1,50 @@
+public import BankSyncCore
+public import BankSyncProviders
+public import BankSyncStore
+public import Foundation
+public import Logging
+
+/// `update-balances`: read each account's balance from the provider and record it (the
+/// latest balance and that day's history point), in BankSync's sign (owed = negative).
+/// The provider call is given as `fetch`, so one job serves all three providers.
+public struct BalanceSync: Sendable {
+    /// Balances of the connection's accounts (all of them in one call for Plaid; one call per
+    /// account for Teller and GoCardless).
+    public typealias Fetch = @Sendable (ConnectionCredential, [Account]) async throws -> [ProviderBalance]
+
+    let store: Store
+    let logger: Logger
+    let fetch: Fetch
+
+    public init(store: Store, logger: Logger, fetch: @escaping Fetch) {
+        self.store = store
+        self.logger = logger
+        self.fetch = fetch
+    }
+
+    /// Records the balances; returns how many accounts got one. Balances for accounts the store
+    /// does not know are skipped with a warning (account discovery adds them first).
+    @discardableResult
+    public func run(connectionID: Identifier<Connection>, now: Date = Date()) async throws -> Int {
+        guard let connection = try await store.connections.get(connectionID) else {
+            throw StoreError(.notFound, "connection \(connectionID) does not exist")
+        }
+        let accounts = try await store.accounts.list(connectionID: connectionID)
+        let credential = ConnectionCredential(secret: try await store.connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
+        let byProviderID = Dictionary(accounts.map { ($0.providerAccountID, $0) }, uniquingKeysWith: { a, _ in a })
+        var recorded = 0
+        for balance in try await fetch(credential, accounts) {
+            guard let account = byProviderID[balance.providerAccountID] else {
+                logger.warning("balance for an unknown account skipped", metadata: ["connection_id": "\(connectionID)", "provider_account": "\(balance.providerAccountID)"])
+                continue
+            }
+            guard balance.current.currency == account.currency else {
+                logger.warning("balance in another currency than its account skipped", metadata: ["connection_id": "\(connectionID)", "account_id": "\(account.id)"])
+                continue
+            }
+            try await store.accounts.recordBalance(Balance(accountID: account.id, current: balance.current, available: balance.available, limit: balance.limit, asOf: now))
+            recorded += 1
+        }
+        return recorded
+    }
+}
