@@ -279,8 +279,7 @@ public struct GoCardlessClient: Sendable {
         switch status {
         case "LN": return .healthy
         case "EX": return .expiresAt(nil)
-        case "SU", "RJ": return .reauthRequired(reason: status)
-        default: return .reauthRequired(reason: status)
+        default: return .reauthRequired(reason: status)  // SU suspended, RJ rejected, or never linked
         }
     }
 

@@ -1,11 +1,11 @@
 import BankSyncCore
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
 import NIOHTTP1
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// Serves the three provider APIs and the control API on one port:

@@ -5,7 +5,6 @@ import Foundation
 /// Plaid's state beyond the shared world: link and public tokens, the webhook signing key.
 struct PlaidState: Sendable {
     var publicTokens: [String: String] = [:]  // public_token → item id (single use)
-    var linkTokens: Set<String> = []
     /// The raw private key (P256.Signing.PrivateKey is not Sendable).
     var signingKey: [UInt8]?
     var keyID = ""
@@ -72,7 +71,6 @@ extension SandboxWorld {
             }
             var random = mint("link")
             let token = "link-sandbox-\(random.uuid())"
-            plaid.linkTokens.insert(token)
             return .json(200, .object([("expiration", .string(Format.timestamp(now + 4 * 3600))), ("link_token", .string(token)), ("request_id", .string(requestID))]))
 
         case "/sandbox/public_token/create":

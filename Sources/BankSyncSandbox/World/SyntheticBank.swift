@@ -189,7 +189,6 @@ extension SandboxWorld {
     /// card spending, refunds, bank corrections, reversed authorisations.
     func simulate(connection id: String, day: SandboxDay) -> (added: Int, modified: Int, removed: Int) {
         guard let connection = connections[id] else { return (0, 0, 0) }
-        let seqBefore = connection.seq
         var counts = (added: 0, modified: 0, removed: 0)
         var random = SeededRandom(seed: configuration.seed, stream: "\(id)/\(day.number)")
         var profile = SeededRandom(seed: configuration.seed, stream: "\(id)/profile")
@@ -309,7 +308,6 @@ extension SandboxWorld {
                 counts.modified += 1
             }
         }
-        _ = seqBefore
         return counts
     }
 }
