@@ -101,8 +101,9 @@ let package = Package(
         .target(
             name: "BankSyncEngine",
             dependencies: [
-                "BankSyncCore", "BankSyncStore", "BankSyncProviders",
+                "BankSyncCore", "BankSyncStore", "BankSyncProviders", "BankSyncJobs",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
@@ -206,10 +207,11 @@ let package = Package(
         .testTarget(
             name: "BankSyncEngineTests",
             dependencies: [
-                "BankSyncCore", "BankSyncEngine", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting",
+                "BankSyncCore", "BankSyncEngine", "BankSyncJobs", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -11,12 +11,12 @@ public import Logging
 /// they were, so the next run fetches the same changes again; nothing is half-applied.
 public struct CursorTransactionSync: Sendable {
     let store: Store
-    let plaid: PlaidClient
+    let provider: any BankingProvider
     let logger: Logger
 
-    public init(store: Store, plaid: PlaidClient, logger: Logger) {
+    public init(store: Store, provider: any BankingProvider, logger: Logger) {
         self.store = store
-        self.plaid = plaid
+        self.provider = provider
         self.logger = logger
     }
 
@@ -25,7 +25,7 @@ public struct CursorTransactionSync: Sendable {
     @discardableResult
     public func run(connectionID: Identifier<Connection>, now: Date = Date()) async throws -> SyncRun {
         try await store.recordingSyncRun(connectionID, now: now, logger: logger) { connection, credential, logger in
-            let delta = try await plaid.transactionChanges(credential, since: connection.cursor)
+            let delta = try await provider.transactionChanges(credential, since: connection.cursor)
             var accounts = try await accountsByProviderID(connection.id)
             let mentioned = Set((delta.added + delta.modified).map(\.providerAccountID) + delta.removed.map(\.accountID))
             if !mentioned.isSubset(of: Set(accounts.keys)) {
@@ -58,6 +58,12 @@ public struct CursorTransactionSync: Sendable {
             let removedCount = try await store.database.transaction { [saved] db in
                 try await store.transactions.upsert(rows, on: db)
                 for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
+                try await store.transactionLinks.record(
+                    settlements.map {
+                        TransactionLink(
+                            accountID: $0.1.accountID, postedProviderID: $0.1.providerTransactionID, pendingProviderID: $0.0.providerTransactionID,
+                            method: "provider", confidence: 1, createdAt: now)
+                    }, on: db)
                 let removed = try await store.transactions.markRemoved(removals, at: now, on: db)
                 try await store.connections.update(saved, on: db)
                 return removed
@@ -74,7 +80,7 @@ public struct CursorTransactionSync: Sendable {
 
     /// `account-discovery`: store the accounts the provider lists (new ones added, known ones updated).
     public func discoverAccounts(_ connection: Connection, credential: ConnectionCredential, now: Date) async throws {
-        let listed = try await plaid.accounts(credential)
+        let listed = try await provider.accounts(credential)
         let known = try await accountsByProviderID(connection.id)
         try await store.accounts.upsert(listed.map { account in
             Account(

@@ -29,12 +29,16 @@ public struct WindowTransactionSync: Sendable {
     }
 
     /// Syncs every account of `connectionID` up to `today` (the provider's calendar day).
+    /// - Parameter days: re-fetch at least this many days back (a manual sync's 30), even when
+    ///   the last sync was more recent.
     @discardableResult
-    public func run(connectionID: Identifier<Connection>, today: CalendarDate, now: Date = Date()) async throws -> SyncRun {
+    public func run(connectionID: Identifier<Connection>, today: CalendarDate, days: Int? = nil, now: Date = Date()) async throws -> SyncRun {
         try await store.recordingSyncRun(connectionID, now: now, logger: logger) { connection, credential, _ in
-            // The window: from the last synced day minus the overlap, or the initial history.
+            // The window: from the last synced day minus the overlap, or the initial history;
+            // widened to `days` when asked.
             let lastDay = connection.cursor.flatMap { try? CalendarDate(parsing: $0) }
-            let from = lastDay.map { $0.adding(days: -overlapDays) } ?? today.adding(days: -initialDays)
+            var from = lastDay.map { $0.adding(days: -overlapDays) } ?? today.adding(days: -initialDays)
+            if let days { from = min(from, today.adding(days: -days)) }
             var fetched: [(Account, TransactionWindow)] = []
             for account in try await store.accounts.list(connectionID: connectionID) {
                 fetched.append((account, try await fetch(credential, account, from, today)))
@@ -94,6 +98,13 @@ public struct WindowTransactionSync: Sendable {
                 from: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),
                 to: TransactionKey(accountID: account.id, providerTransactionID: settlement.postedKey), on: db)
         }
+        try await store.transactionLinks.record(
+            plan.settlements.map { settlement in
+                let stated = incoming[settlement.postedKey]?.pendingTransactionID == settlement.pendingKey
+                return TransactionLink(
+                    accountID: account.id, postedProviderID: settlement.postedKey, pendingProviderID: settlement.pendingKey,
+                    method: stated ? "provider" : "matcher", confidence: settlement.confidence, createdAt: now)
+            }, on: db)
         try await store.transactions.markRemoved(plan.removals.map { TransactionKey(accountID: account.id, providerTransactionID: $0) }, at: now, on: db)
         return plan
     }

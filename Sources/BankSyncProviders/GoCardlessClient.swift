@@ -22,27 +22,21 @@ public struct GoCardlessClient: Sendable {
     }
 
     /// A bank quota reading from the `http_x_ratelimit_account_success_*` headers.
-    public struct QuotaReading: Sendable, Equatable {
-        public let accountID: String
-        public let scope: String
-        public let limit: Int
-        public let remaining: Int
-        public let resetAt: Date
-    }
-
     public let configuration: Configuration
     let http: ProviderHTTP
     let tokens: TokenCache
     let logger: Logger
-    /// Told of every quota reading, for the shared quota ledger.
-    let onQuota: @Sendable (QuotaReading) async -> Void
+    /// The shared rate limit and the per-account quota ledger (told of every quota reading).
+    let limits: (any ProviderLimits)?
 
-    public init(configuration: Configuration, client: HTTPClient, logger: Logger, onQuota: @escaping @Sendable (QuotaReading) async -> Void = { _ in }) {
+    public init(
+        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.configuration = configuration
-        self.http = ProviderHTTP(client: client, provider: .gocardless, logger: logger)
+        self.http = ProviderHTTP(client: client, provider: .gocardless, logger: logger, limits: limits, now: now)
         self.tokens = TokenCache()
         self.logger = logger
-        self.onQuota = onQuota
+        self.limits = limits
     }
 
     /// The cached app tokens and when they lapse.
@@ -53,8 +47,7 @@ public struct GoCardlessClient: Sendable {
         private(set) var newTokenCalls = 0
 
         func countNew() { newTokenCalls += 1 }
-        func set(access: String, expiresIn: Int, refresh: String?, refreshExpiresIn: Int?) {
-            let now = Date()
+        func set(access: String, expiresIn: Int, refresh: String?, refreshExpiresIn: Int?, now: Date) {
             // A minute's margin: never present a token that lapses in flight.
             self.access = (access, now.addingTimeInterval(Double(expiresIn) - 60))
             if let refresh, let refreshExpiresIn { self.refresh = (refresh, now.addingTimeInterval(Double(refreshExpiresIn) - 60)) }
@@ -70,15 +63,15 @@ public struct GoCardlessClient: Sendable {
     public var newTokenCalls: Int { get async { await tokens.newTokenCalls } }
 
     func accessToken() async throws -> String {
-        if let access = await tokens.access, access.expires > Date() { return access.token }
-        if let refresh = await tokens.refresh, refresh.expires > Date() {
+        if let access = await tokens.access, access.expires > http.now() { return access.token }
+        if let refresh = await tokens.refresh, refresh.expires > http.now() {
             let reply = try await http.send(
                 .POST, configuration.baseURL + "/api/v2/token/refresh/", headers: [("content-type", "application/json")],
                 body: JSONValue.object([("refresh", .string(refresh.token))]).serialized(), endpoint: "/api/v2/token/refresh/")
             if reply.status == 200 {
                 let json = try reply.json(.gocardless, requestID: nil)
                 let reader = FieldReader(provider: .gocardless, context: "token/refresh")
-                await tokens.set(access: try reader.string(json, "access"), expiresIn: json["access_expires"]?.intValue ?? 86_400, refresh: nil, refreshExpiresIn: nil)
+                await tokens.set(access: try reader.string(json, "access"), expiresIn: json["access_expires"]?.intValue ?? 86_400, refresh: nil, refreshExpiresIn: nil, now: reply.receivedAt)
                 return try reader.string(json, "access")
             }
             await tokens.invalidateAll()  // the refresh token is dead: get a new pair
@@ -98,12 +91,13 @@ public struct GoCardlessClient: Sendable {
         let access = try reader.string(json, "access")
         await tokens.set(
             access: access, expiresIn: json["access_expires"]?.intValue ?? 86_400, refresh: try reader.string(json, "refresh"),
-            refreshExpiresIn: json["refresh_expires"]?.intValue ?? 2_592_000)
+            refreshExpiresIn: json["refresh_expires"]?.intValue ?? 2_592_000, now: reply.receivedAt)
         return access
     }
 
     /// An authorised call; a 401 "Invalid token" drops the cached token and tries once more.
     func call(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, accountScope: (String, String)? = nil) async throws -> JSONValue {
+        if let (account, scope) = accountScope { try await limits?.admitScoped(.gocardless, accountID: account, scope: scope) }
         for attempt in 0..<2 {
             let token = try await accessToken()
             var headers = [("authorization", "Bearer \(token)"), ("accept", "application/json")]
@@ -112,6 +106,11 @@ public struct GoCardlessClient: Sendable {
             if let (account, scope) = accountScope { await observeQuota(reply, account: account, scope: scope) }
             if (200..<300).contains(reply.status) { return try reply.json(.gocardless, requestID: nil) }
             let error = Self.classify(reply, path: path)
+            if case .quotaExhausted(let reset) = error.kind, let (account, scope) = accountScope {
+                // Spent, whether or not the headers said so: remember it until the reset.
+                await limits?.record(QuotaReading(
+                    provider: .gocardless, accountID: account, scope: scope, limit: 0, remaining: 0, resetAt: reset ?? reply.receivedAt.addingTimeInterval(86_400)))
+            }
             if error.kind == .invalidToken && attempt == 0 {
                 await tokens.invalidateAccess()
                 continue
@@ -134,8 +133,8 @@ public struct GoCardlessClient: Sendable {
                 .flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         }
         guard let limit = header("limit"), let remaining = header("remaining") else { return }
-        let reset = Date().addingTimeInterval(Double(header("reset") ?? 86_400))
-        await onQuota(QuotaReading(accountID: account, scope: scope, limit: limit, remaining: remaining, resetAt: reset))
+        let reset = reply.receivedAt.addingTimeInterval(Double(header("reset") ?? 86_400))
+        await limits?.record(QuotaReading(provider: .gocardless, accountID: account, scope: scope, limit: limit, remaining: remaining, resetAt: reset))
     }
 
     /// GoCardless's `{summary, detail, status_code, type?}` → what the engine does.
@@ -146,7 +145,7 @@ public struct GoCardlessClient: Sendable {
         let type = json?["type"]?.stringValue
         let message = [summary, detail].compactMap { $0 }.joined(separator: ": ").nonEmpty ?? "HTTP \(reply.status) at \(template(path))"
         func seconds(_ name: String) -> Date? {
-            reply.headers.first(name: name).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.map { Date().addingTimeInterval($0) }
+            reply.headers.first(name: name).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.map { reply.receivedAt.addingTimeInterval($0) }
         }
         let kind: ProviderError.Kind
         switch reply.status {
@@ -157,8 +156,8 @@ public struct GoCardlessClient: Sendable {
         case 404: kind = .notFound
         case 409: kind = .reauthRequired  // suspended: relink
         case 429 where type == "RateLimitError":
-            kind = .quotaExhausted(resetAt: seconds("http_x_ratelimit_account_success_reset") ?? Date().addingTimeInterval(86_400))
-        case 429: kind = .rateLimited(retryAt: seconds("http_x_ratelimit_reset") ?? seconds("retry-after") ?? Date().addingTimeInterval(60))
+            kind = .quotaExhausted(resetAt: seconds("http_x_ratelimit_account_success_reset") ?? reply.receivedAt.addingTimeInterval(86_400))
+        case 429: kind = .rateLimited(retryAt: seconds("http_x_ratelimit_reset") ?? seconds("retry-after") ?? reply.receivedAt.addingTimeInterval(60))
         case 500...: kind = .transient
         default: kind = .permanent
         }

@@ -1,6 +1,6 @@
 public import AsyncHTTPClient
 public import BankSyncCore
-import Foundation
+public import Foundation
 public import Logging
 import NIOHTTP1
 
@@ -37,9 +37,11 @@ public struct PlaidClient: Sendable {
     let http: ProviderHTTP
     let logger: Logger
 
-    public init(configuration: Configuration, client: HTTPClient, logger: Logger) {
+    public init(
+        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.configuration = configuration
-        self.http = ProviderHTTP(client: client, provider: .plaid, logger: logger)
+        self.http = ProviderHTTP(client: client, provider: .plaid, logger: logger, limits: limits, now: now)
         self.logger = logger
     }
 
@@ -51,12 +53,12 @@ public struct PlaidClient: Sendable {
             body: body.serialized(), endpoint: endpoint)
         let json = try reply.json(.plaid, requestID: nil)
         let requestID = json["request_id"]?.stringValue
-        guard reply.status == 200 else { throw Self.classify(json, status: reply.status, requestID: requestID) }
+        guard reply.status == 200 else { throw Self.classify(json, status: reply.status, requestID: requestID, now: reply.receivedAt) }
         return json
     }
 
     /// Plaid's error envelope → what the engine does.
-    static func classify(_ json: JSONValue, status: Int, requestID: String?) -> ProviderError {
+    static func classify(_ json: JSONValue, status: Int, requestID: String?, now: Date) -> ProviderError {
         let code = json["error_code"]?.stringValue
         let type = json["error_type"]?.stringValue
         let message = json["error_message"]?.stringValue ?? "HTTP \(status) without Plaid's error envelope"
@@ -69,7 +71,7 @@ public struct PlaidClient: Sendable {
             kind = .invalidToken
         case ("RATE_LIMIT_EXCEEDED", _):
             // Plaid sends no reset header; its limits are per minute.
-            kind = .rateLimited(retryAt: Date().addingTimeInterval(60))
+            kind = .rateLimited(retryAt: now.addingTimeInterval(60))
         case ("INSTITUTION_ERROR", "INSTITUTION_NO_LONGER_SUPPORTED"): kind = .permanent
         case ("INSTITUTION_ERROR", _), ("API_ERROR", _), (_, "PRODUCT_NOT_READY"): kind = .transient
         case (_, "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION"): kind = .transient
@@ -228,7 +230,7 @@ public struct PlaidClient: Sendable {
         do {
             let json = try await call("/item/get", [("access_token", .string(credential.secret))])
             if let error = json["item"]?["error"], !error.isNull {
-                let classified = Self.classify(error, status: 400, requestID: json["request_id"]?.stringValue)
+                let classified = Self.classify(error, status: 400, requestID: json["request_id"]?.stringValue, now: http.now())
                 if classified.kind == .reauthRequired { return .reauthRequired(reason: classified.code ?? "ITEM_LOGIN_REQUIRED") }
                 if classified.kind == .invalidToken { return .revoked }
             }
@@ -243,7 +245,7 @@ public struct PlaidClient: Sendable {
     }
 
     /// Asks Plaid to pull from the bank now; `SYNC_UPDATES_AVAILABLE` follows.
-    public func refresh(_ credential: ConnectionCredential) async throws {
+    public func refreshTransactions(_ credential: ConnectionCredential) async throws {
         _ = try await call("/transactions/refresh", [("access_token", .string(credential.secret))])
     }
 

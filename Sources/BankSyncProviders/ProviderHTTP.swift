@@ -1,6 +1,6 @@
 public import AsyncHTTPClient
 public import BankSyncCore
-import Foundation
+public import Foundation
 public import Logging
 import NIOCore
 public import NIOHTTP1
@@ -13,6 +13,8 @@ public struct ProviderHTTP: Sendable {
         public let status: Int
         public let headers: HTTPHeaders
         public let body: [UInt8]
+        /// When it arrived, by the client's clock: reset times in headers are relative to it.
+        public let receivedAt: Date
 
         /// The body as JSON, or a transient error saying the provider sent something else.
         func json(_ provider: Provider, requestID: String?) throws -> JSONValue {
@@ -30,12 +32,20 @@ public struct ProviderHTTP: Sendable {
     let provider: Provider
     let timeout: Duration
     let logger: Logger
+    let limits: (any ProviderLimits)?
+    /// The clock reset times and token lifetimes are read against (the sandbox's in simulations).
+    let now: @Sendable () -> Date
 
-    public init(client: HTTPClient, provider: Provider, timeout: Duration = .seconds(30), logger: Logger) {
+    public init(
+        client: HTTPClient, provider: Provider, timeout: Duration = .seconds(30), logger: Logger, limits: (any ProviderLimits)? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.now = now
         self.client = client
         self.provider = provider
         self.timeout = timeout
         self.logger = logger
+        self.limits = limits
     }
 
     func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, endpoint: String) async throws -> Reply {
@@ -43,6 +53,7 @@ public struct ProviderHTTP: Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        try await limits?.admit(provider)
         let started = ContinuousClock.now
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
@@ -53,7 +64,7 @@ public struct ProviderHTTP: Sendable {
                     "provider": "\(provider.rawValue)", "endpoint": "\(endpoint)", "status": "\(response.status.code)",
                     "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
                 ])
-            return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
+            return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView), receivedAt: now())
         } catch let error as ProviderError {
             throw error
         } catch {

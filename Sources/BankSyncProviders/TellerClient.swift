@@ -1,6 +1,6 @@
 public import AsyncHTTPClient
 public import BankSyncCore
-import Foundation
+public import Foundation
 public import Logging
 import NIOHTTP1
 import NIOSSL
@@ -23,9 +23,11 @@ public struct TellerClient: Sendable {
     public let configuration: Configuration
     let http: ProviderHTTP
 
-    public init(configuration: Configuration, client: HTTPClient, logger: Logger) {
+    public init(
+        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.configuration = configuration
-        self.http = ProviderHTTP(client: client, provider: .teller, logger: logger)
+        self.http = ProviderHTTP(client: client, provider: .teller, logger: logger, limits: limits, now: now)
     }
 
     /// An HTTP client presenting Teller's client certificate (PEM files from the Teller
@@ -65,8 +67,8 @@ public struct TellerClient: Sendable {
         case 404, 410: kind = .notFound
         case 401, 403: kind = .invalidToken
         case 429:
-            let retry = reply.headers.first(name: "retry-after").flatMap(Double.init).map { Date().addingTimeInterval($0) }
-            kind = .rateLimited(retryAt: retry ?? Date().addingTimeInterval(60))
+            let retry = reply.headers.first(name: "retry-after").flatMap(Double.init).map { reply.receivedAt.addingTimeInterval($0) }
+            kind = .rateLimited(retryAt: retry ?? reply.receivedAt.addingTimeInterval(60))
         case 500...: kind = .transient
         default: kind = .permanent
         }

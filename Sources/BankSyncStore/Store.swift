@@ -12,6 +12,9 @@ public struct Store: Sendable {
     public let accounts: AccountRepository
     public let transactions: TransactionRepository
     public let syncRuns: SyncRunRepository
+    public let events: EventRepository
+    public let providerLimits: ProviderLimitRepository
+    public let transactionLinks: TransactionLinkRepository
 
     public init(database: Database, keyring: Keyring) {
         self.database = database
@@ -22,6 +25,9 @@ public struct Store: Sendable {
         self.accounts = AccountRepository(database: database)
         self.transactions = TransactionRepository(database: database)
         self.syncRuns = SyncRunRepository(database: database)
+        self.events = EventRepository(database: database)
+        self.providerLimits = ProviderLimitRepository(database: database)
+        self.transactionLinks = TransactionLinkRepository(database: database)
     }
 
     /// A migrator for this store's database.

@@ -57,7 +57,7 @@ struct CursorSyncTests {
                 try await store.users.insert(user)
                 let connection = Connection(userID: user.id, provider: .plaid, providerConnectionID: credential.externalID, createdAt: now)
                 try await store.connections.insert(connection, accessToken: credential.secret)
-                let sync = CursorTransactionSync(store: store, plaid: plaid, logger: logger)
+                let sync = CursorTransactionSync(store: store, provider: plaid, logger: logger)
 
                 let first = try await sync.run(connectionID: connection.id)
                 #expect(first.state == .completed && first.added > 0 && first.removed == 0)

@@ -147,7 +147,7 @@ struct ProviderClientTests {
             logger.logLevel = .warning
             let gocardless = GoCardlessClient(
                 configuration: .init(baseURL: base + "/gocardless", secretID: "sandbox-secret-id", secretKey: "sandbox-secret-key"), client: HTTPClient.shared,
-                logger: logger, onQuota: { await readings.add($0) })
+                logger: logger, limits: readings)
             let session = try await gocardless.startLink(institutionID: "REVOLUT_REVOGB21", redirect: "https://app.example/back", reference: "r-1", maxHistoricalDays: 60)
             #expect(session.url?.hasPrefix(base) == true)
             _ = await world.completeGoCardlessConsent(requisition: session.token)
@@ -198,7 +198,7 @@ struct ProviderClientTests {
                 client: HTTPClient.shared, logger: Logger(label: "x"))
             let credential = try await plaidWithHook.exchange(publicToken: try await plaidWithHook.sandboxPublicToken(institutionID: "ins_109508"))
             _ = await world.takeOutbox()
-            try await plaidWithHook.refresh(credential)
+            try await plaidWithHook.refreshTransactions(credential)
             let hook = try #require(await world.takeOutbox().first)
             let header = hook.headers.first { $0.0 == "plaid-verification" }?.1
             let verifier = PlaidWebhookVerifier { try await plaid.webhookKey(id: $0) }
@@ -228,9 +228,12 @@ struct ProviderClientTests {
     }
 }
 
-actor QuotaLog {
-    var all: [GoCardlessClient.QuotaReading] = []
-    func add(_ reading: GoCardlessClient.QuotaReading) { all.append(reading) }
+/// Records quota readings and admits everything (the database-backed limits have their own tests).
+actor QuotaLog: ProviderLimits {
+    var all: [QuotaReading] = []
+    func admit(_ provider: Provider) async throws {}
+    func admitScoped(_ provider: Provider, accountID: String, scope: String) async throws {}
+    func record(_ reading: QuotaReading) { all.append(reading) }
 }
 
 extension Array {

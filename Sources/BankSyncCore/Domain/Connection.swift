@@ -27,7 +27,15 @@ public struct Connection: Hashable, Sendable, Codable {
     public var lastSyncedAt: Date?
     /// When the scheduler should next sync this connection; nil means never (e.g. requires reauth).
     public var nextSyncAt: Date?
-    /// The provider's opaque transaction cursor (Plaid `/transactions/sync`).
+    /// When the scheduler should next refresh balances alone (they change more often than the
+    /// transaction schedule runs); nil means with the transactions only.
+    public var nextBalanceSyncAt: Date?
+    /// `connection-recovery` attempts made since the connection last worked (0…3).
+    public var recoveryAttempts: Int
+    /// Why the schedule is what it is (e.g. "balances every 8 h: the bank allows 4 calls a day").
+    public var scheduleNote: String?
+    /// The provider's opaque transaction cursor (Plaid `/transactions/sync`); for date-window
+    /// providers the last day synced through.
     public var cursor: String?
     public var createdAt: Date
     public var updatedAt: Date
@@ -37,7 +45,8 @@ public struct Connection: Hashable, Sendable, Codable {
         providerConnectionID: String, institutionID: String? = nil, institutionName: String? = nil,
         status: ConnectionStatus = .connected, syncState: SyncState = .idle, errorCode: String? = nil,
         errorCount: Int = 0, consentGrantedAt: Date? = nil, consentExpiresAt: Date? = nil,
-        lastSyncedAt: Date? = nil, nextSyncAt: Date? = nil, cursor: String? = nil, createdAt: Date,
+        lastSyncedAt: Date? = nil, nextSyncAt: Date? = nil, nextBalanceSyncAt: Date? = nil, recoveryAttempts: Int = 0,
+        scheduleNote: String? = nil, cursor: String? = nil, createdAt: Date,
         updatedAt: Date? = nil
     ) {
         self.id = id
@@ -54,6 +63,9 @@ public struct Connection: Hashable, Sendable, Codable {
         self.consentExpiresAt = consentExpiresAt
         self.lastSyncedAt = lastSyncedAt
         self.nextSyncAt = nextSyncAt
+        self.nextBalanceSyncAt = nextBalanceSyncAt
+        self.recoveryAttempts = recoveryAttempts
+        self.scheduleNote = scheduleNote
         self.cursor = cursor
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt

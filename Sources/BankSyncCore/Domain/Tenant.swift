@@ -43,11 +43,14 @@ public struct User: Hashable, Sendable, Codable {
     public var externalID: String
     public var email: String?
     public var createdAt: Date
+    /// When the app last reported the user active (it syncs active users sooner).
+    public var lastActiveAt: Date?
 
     public init(
         id: Identifier<User> = .generate(), tenantID: Identifier<Tenant>, externalID: String, email: String? = nil,
-        createdAt: Date
+        createdAt: Date, lastActiveAt: Date? = nil
     ) {
+        self.lastActiveAt = lastActiveAt
         self.id = id
         self.tenantID = tenantID
         self.externalID = externalID

@@ -15,8 +15,8 @@ public final class JobQueue: Sendable {
     public let notifier: JobNotifier
     let store: JobStore
     let logger: Logger
-    /// The clock, injectable for tests.
-    let now: @Sendable () -> Date
+    /// The queue's clock (injectable: simulations run the whole engine on it).
+    public let now: @Sendable () -> Date
 
     /// The PostgreSQL channel that carries wake-ups; the payload is the queue name.
     static let channel = "banksync_jobs"

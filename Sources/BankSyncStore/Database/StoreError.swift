@@ -27,6 +27,9 @@ public struct StoreError: Error, CustomStringConvertible, CustomDebugStringConve
         case notFound
         /// A stored value does not parse (an unknown currency, an unknown state).
         case invalidData
+        /// The row is in a state that does not allow the operation (a sync of a connection
+        /// that must be re-linked first).
+        case conflict
         /// Any other driver error.
         case query
     }

@@ -17,25 +17,31 @@ public struct ConnectionRepository: Sendable {
 
     /// Stores a new connection with its access token sealed by the active key.
     public func insert(_ connection: Connection, accessToken: String?) async throws {
+        try await database.withSession { db in try await insert(connection, accessToken: accessToken, on: db) }
+    }
+
+    /// ``insert(_:accessToken:)`` inside the caller's transaction (a link stores the connection
+    /// and enqueues its setup job together).
+    public func insert(_ connection: Connection, accessToken: String?, on db: any SQLDatabase) async throws {
         let sealed = try accessToken.map { try cipher.seal($0, context: connection.id.rawValue) }
-        try await database.withSession { db in
-            try await db.raw(
-                """
-                INSERT INTO connections (id, user_id, provider, provider_connection_id, institution_id, institution_name,
-                    status, sync_state, error_code, error_count, consent_granted_at, consent_expires_at, last_synced_at,
-                    next_sync_at, cursor, access_token_ciphertext, created_at, updated_at)
-                VALUES (\(bind: connection.id.rawValue), \(bind: connection.userID.rawValue),
-                    \(bind: connection.provider.rawValue), \(bind: connection.providerConnectionID),
-                    \(bind: connection.institutionID), \(bind: connection.institutionName),
-                    \(bind: connection.status.rawValue), \(bind: connection.syncState.rawValue),
-                    \(bind: connection.errorCode), \(bind: connection.errorCount),
-                    \(bind: connection.consentGrantedAt.milliseconds), \(bind: connection.consentExpiresAt.milliseconds),
-                    \(bind: connection.lastSyncedAt.milliseconds), \(bind: connection.nextSyncAt.milliseconds),
-                    \(bind: connection.cursor), \(bind: sealed),
-                    \(bind: connection.createdAt.millisecondsSince1970), \(bind: connection.updatedAt.millisecondsSince1970))
-                """
-            ).run()
-        }
+        try await db.raw(
+            """
+            INSERT INTO connections (id, user_id, provider, provider_connection_id, institution_id, institution_name,
+                status, sync_state, error_code, error_count, consent_granted_at, consent_expires_at, last_synced_at,
+                next_sync_at, next_balance_sync_at, recovery_attempts, schedule_note, cursor, access_token_ciphertext,
+                created_at, updated_at)
+            VALUES (\(bind: connection.id.rawValue), \(bind: connection.userID.rawValue),
+                \(bind: connection.provider.rawValue), \(bind: connection.providerConnectionID),
+                \(bind: connection.institutionID), \(bind: connection.institutionName),
+                \(bind: connection.status.rawValue), \(bind: connection.syncState.rawValue),
+                \(bind: connection.errorCode), \(bind: connection.errorCount),
+                \(bind: connection.consentGrantedAt.milliseconds), \(bind: connection.consentExpiresAt.milliseconds),
+                \(bind: connection.lastSyncedAt.milliseconds), \(bind: connection.nextSyncAt.milliseconds),
+                \(bind: connection.nextBalanceSyncAt.milliseconds), \(bind: connection.recoveryAttempts),
+                \(bind: connection.scheduleNote), \(bind: connection.cursor), \(bind: sealed),
+                \(bind: connection.createdAt.millisecondsSince1970), \(bind: connection.updatedAt.millisecondsSince1970))
+            """
+        ).run()
     }
 
     /// Writes the connection's mutable fields (status, sync state, errors, dates, cursor).
@@ -55,7 +61,10 @@ public struct ConnectionRepository: Sendable {
                 consent_granted_at = \(bind: connection.consentGrantedAt.milliseconds),
                 consent_expires_at = \(bind: connection.consentExpiresAt.milliseconds),
                 last_synced_at = \(bind: connection.lastSyncedAt.milliseconds),
-                next_sync_at = \(bind: connection.nextSyncAt.milliseconds), cursor = \(bind: connection.cursor),
+                next_sync_at = \(bind: connection.nextSyncAt.milliseconds),
+                next_balance_sync_at = \(bind: connection.nextBalanceSyncAt.milliseconds),
+                recovery_attempts = \(bind: connection.recoveryAttempts), schedule_note = \(bind: connection.scheduleNote),
+                cursor = \(bind: connection.cursor),
                 updated_at = \(bind: connection.updatedAt.millisecondsSince1970)
             WHERE id = \(bind: connection.id.rawValue)
             RETURNING id
@@ -90,15 +99,71 @@ public struct ConnectionRepository: Sendable {
     }
 
     /// Connections whose `next_sync_at` has come, earliest first: the scheduler's tick.
-    /// Served by the partial index `connections_due`.
+    /// Served by the partial index `connections_due`; only states a sync may start from.
     public func due(at now: Date, limit: Int) async throws -> [Connection] {
         try await database.withSession { db in
             try await db.raw(
                 """
                 SELECT * FROM connections WHERE next_sync_at IS NOT NULL AND next_sync_at <= \(bind: now.millisecondsSince1970)
+                    AND status IN ('connected', 'pending_refresh', 'error')
                 ORDER BY next_sync_at LIMIT \(bind: limit)
                 """
             ).all().map(Self.decode)
+        }
+    }
+
+    /// Connections whose balance-only refresh (`next_balance_sync_at`) has come, earliest first.
+    public func balancesDue(at now: Date, limit: Int) async throws -> [Connection] {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT * FROM connections WHERE next_balance_sync_at IS NOT NULL
+                    AND next_balance_sync_at <= \(bind: now.millisecondsSince1970)
+                    AND status IN ('connected', 'pending_refresh', 'error')
+                ORDER BY next_balance_sync_at LIMIT \(bind: limit)
+                """
+            ).all().map(Self.decode)
+        }
+    }
+
+    /// Connections whose consent ends before `before` and has not ended before `after`.
+    public func consentsEnding(after: Date, before: Date, limit: Int = 10_000) async throws -> [Connection] {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT * FROM connections WHERE consent_expires_at IS NOT NULL
+                    AND consent_expires_at > \(bind: after.millisecondsSince1970) AND consent_expires_at <= \(bind: before.millisecondsSince1970)
+                    AND status NOT IN ('disconnected', 'revoked')
+                ORDER BY consent_expires_at LIMIT \(bind: limit)
+                """
+            ).all().map(Self.decode)
+        }
+    }
+
+    /// The connection a provider knows as `providerConnectionID` (a webhook's `item_id` or enrollment id).
+    public func find(provider: Provider, providerConnectionID: String) async throws -> Connection? {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT * FROM connections WHERE provider = \(bind: provider.rawValue)
+                    AND provider_connection_id = \(bind: providerConnectionID)
+                """
+            ).first().map(Self.decode)
+        }
+    }
+
+    /// Moves the scheduler's next times forward for `ids` (the tick claims what it enqueues, so
+    /// the next tick does not enqueue the same connections again while their jobs wait).
+    public func postpone(_ ids: [Identifier<Connection>], nextSyncAt: Date?, nextBalanceSyncAt: Date?, on db: any SQLDatabase) async throws {
+        for id in ids {
+            if let nextSyncAt {
+                try await db.raw("UPDATE connections SET next_sync_at = \(bind: nextSyncAt.millisecondsSince1970) WHERE id = \(bind: id.rawValue)").run()
+            }
+            if let nextBalanceSyncAt {
+                try await db.raw(
+                    "UPDATE connections SET next_balance_sync_at = \(bind: nextBalanceSyncAt.millisecondsSince1970) WHERE id = \(bind: id.rawValue)"
+                ).run()
+            }
         }
     }
 
@@ -166,7 +231,8 @@ public struct ConnectionRepository: Sendable {
             errorCount: try row.int("error_count"), consentGrantedAt: try row.optionalInstant("consent_granted_at"),
             consentExpiresAt: try row.optionalInstant("consent_expires_at"),
             lastSyncedAt: try row.optionalInstant("last_synced_at"), nextSyncAt: try row.optionalInstant("next_sync_at"),
-            cursor: try row.optionalText("cursor"), createdAt: try row.instant("created_at"),
+            nextBalanceSyncAt: try row.optionalInstant("next_balance_sync_at"), recoveryAttempts: try row.int("recovery_attempts"),
+            scheduleNote: try row.optionalText("schedule_note"), cursor: try row.optionalText("cursor"), createdAt: try row.instant("created_at"),
             updatedAt: try row.instant("updated_at"))
     }
 }

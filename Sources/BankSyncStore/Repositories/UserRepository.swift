@@ -1,5 +1,5 @@
 public import BankSyncCore
-import Foundation
+public import Foundation
 import SQLKit
 
 /// The people whose money a tenant's app shows.
@@ -32,13 +32,20 @@ public struct UserRepository: Sendable {
             "SELECT * FROM users WHERE tenant_id = \(bind: tenantID.rawValue) AND external_id = \(bind: externalID)")
     }
 
+    /// Records that the user was active at `time` (the API calls this when the app reports activity).
+    public func touch(_ id: Identifier<User>, at time: Date) async throws {
+        try await database.withSession { db in
+            try await db.raw("UPDATE users SET last_active_at = \(bind: time.millisecondsSince1970) WHERE id = \(bind: id.rawValue)").run()
+        }
+    }
+
     private func fetchOne(_ query: SQLQueryString) async throws -> User? {
         try await database.withSession { db in
             guard let row = try await db.raw(query).first() else { return nil }
             return User(
                 id: try row.identifier("id"), tenantID: try row.identifier("tenant_id"),
                 externalID: try row.text("external_id"), email: try row.optionalText("email"),
-                createdAt: try row.instant("created_at"))
+                createdAt: try row.instant("created_at"), lastActiveAt: try row.optionalInstant("last_active_at"))
         }
     }
 }

@@ -205,6 +205,66 @@ enum Schema {
                 """,
                 "ALTER TABLE job_locks SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_cost_delay = 0)",
             ]),
+        // The sync engine: a balance schedule beside the transaction one, recovery attempts,
+        // the plan's explanation; user activity for adaptive schedules; the shared provider
+        // limits; events (deduplicated); pending→posted links that can be undone.
+        Migration(
+            version: 4, name: "sync-engine",
+            statements: [
+                "ALTER TABLE connections ADD COLUMN next_balance_sync_at BIGINT",
+                "ALTER TABLE connections ADD COLUMN recovery_attempts INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE connections ADD COLUMN schedule_note TEXT",
+                "CREATE INDEX connections_balance_due ON connections (next_balance_sync_at) WHERE next_balance_sync_at IS NOT NULL",
+                "CREATE INDEX connections_provider_id ON connections (provider, provider_connection_id)",
+                "ALTER TABLE users ADD COLUMN last_active_at BIGINT",
+                // One token bucket per provider, shared by every worker: `tokens` as of `refilled_at`.
+                """
+                CREATE TABLE provider_rate_limits (
+                    provider TEXT PRIMARY KEY,
+                    tokens DOUBLE PRECISION NOT NULL,
+                    capacity DOUBLE PRECISION NOT NULL,
+                    per_minute DOUBLE PRECISION NOT NULL,
+                    refilled_at BIGINT NOT NULL
+                )
+                """,
+                // What the provider last said about an account's quota for a scope.
+                """
+                CREATE TABLE provider_quotas (
+                    provider TEXT NOT NULL,
+                    account_key TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    quota_limit INTEGER NOT NULL,
+                    remaining INTEGER NOT NULL,
+                    reset_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (provider, account_key, scope)
+                )
+                """,
+                """
+                CREATE TABLE events (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    connection_id TEXT,
+                    type TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    dedupe_key TEXT UNIQUE,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX events_user ON events (user_id, created_at DESC)",
+                """
+                CREATE TABLE transaction_links (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    posted_provider_id TEXT NOT NULL,
+                    pending_provider_id TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    confidence DOUBLE PRECISION NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    undone_at BIGINT,
+                    PRIMARY KEY (account_id, posted_provider_id)
+                )
+                """,
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -1,0 +1,99 @@
+public import BankSyncCore
+public import Foundation
+import SQLKit
+
+/// The rate limits and quotas every worker shares: one token bucket per provider, and the
+/// provider's last word on each account's per-scope quota.
+public struct ProviderLimitRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Creates or re-sizes `provider`'s bucket (a full bucket when new; a resized one keeps its
+    /// tokens, capped at the new capacity).
+    public func configureBucket(_ provider: Provider, perMinute: Double, capacity: Double, now: Date) async throws {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                INSERT INTO provider_rate_limits (provider, tokens, capacity, per_minute, refilled_at)
+                VALUES (\(bind: provider.rawValue), \(bind: capacity), \(bind: capacity), \(bind: perMinute), \(bind: now.millisecondsSince1970))
+                ON CONFLICT (provider) DO UPDATE SET capacity = excluded.capacity, per_minute = excluded.per_minute,
+                    tokens = CASE WHEN provider_rate_limits.tokens > excluded.capacity THEN excluded.capacity ELSE provider_rate_limits.tokens END
+                """
+            ).run()
+        }
+    }
+
+    /// Takes one token from `provider`'s bucket in one statement (refilling it for the time
+    /// since its last refill first), so concurrent workers never over-spend.
+    /// - Returns: nil when a token was taken (or the provider has no bucket); otherwise how
+    ///   long until one is available.
+    public func takeToken(_ provider: Provider, now: Date) async throws -> Duration? {
+        let ms = now.millisecondsSince1970
+        return try await database.withSession { db in
+            // refilled = min(capacity, tokens + elapsed · rate); clock skew between processes
+            // (now before refilled_at) refills nothing rather than draining.
+            let refilled: SQLQueryString = """
+                (CASE WHEN tokens + (CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) - refilled_at ELSE 0 END) * per_minute / 60000.0 > capacity
+                 THEN capacity
+                 ELSE tokens + (CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) - refilled_at ELSE 0 END) * per_minute / 60000.0 END)
+                """
+            let taken = try await db.raw(
+                """
+                UPDATE provider_rate_limits SET tokens = \(refilled) - 1,
+                    refilled_at = CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) ELSE refilled_at END
+                WHERE provider = \(bind: provider.rawValue) AND \(refilled) >= 1
+                RETURNING provider
+                """
+            ).all()
+            if !taken.isEmpty { return nil }
+            guard let row = try await db.raw(
+                "SELECT tokens, per_minute, refilled_at FROM provider_rate_limits WHERE provider = \(bind: provider.rawValue)"
+            ).first() else { return nil }
+            let tokens = try row.decode(column: "tokens", as: Double.self)
+            let perMinute = try row.decode(column: "per_minute", as: Double.self)
+            let elapsed = Double(max(0, ms - (try row.int64("refilled_at"))))
+            let have = tokens + elapsed * perMinute / 60_000
+            guard perMinute > 0 else { return .seconds(3_600) }
+            return .milliseconds(Int64(((1 - have) / perMinute * 60_000).rounded(.up)) + 1)
+        }
+    }
+
+    /// Records what the provider said about `accountKey`'s quota for `scope`.
+    public func recordQuota(
+        _ provider: Provider, accountKey: String, scope: String, limit: Int, remaining: Int, resetAt: Date, now: Date
+    ) async throws {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                INSERT INTO provider_quotas (provider, account_key, scope, quota_limit, remaining, reset_at, updated_at)
+                VALUES (\(bind: provider.rawValue), \(bind: accountKey), \(bind: scope), \(bind: limit), \(bind: remaining),
+                    \(bind: resetAt.millisecondsSince1970), \(bind: now.millisecondsSince1970))
+                ON CONFLICT (provider, account_key, scope) DO UPDATE SET
+                    quota_limit = CASE WHEN excluded.quota_limit > 0 THEN excluded.quota_limit ELSE provider_quotas.quota_limit END,
+                    remaining = excluded.remaining, reset_at = excluded.reset_at, updated_at = excluded.updated_at
+                """
+            ).run()
+        }
+    }
+
+    /// One account's quota for one scope as last recorded.
+    public struct Quota: Sendable, Equatable {
+        public let limit: Int
+        public let remaining: Int
+        public let resetAt: Date
+    }
+
+    /// The recorded quota, or nil if the provider never said.
+    public func quota(_ provider: Provider, accountKey: String, scope: String) async throws -> Quota? {
+        try await database.withSession { db in
+            guard let row = try await db.raw(
+                """
+                SELECT quota_limit, remaining, reset_at FROM provider_quotas
+                WHERE provider = \(bind: provider.rawValue) AND account_key = \(bind: accountKey) AND scope = \(bind: scope)
+                """
+            ).first() else { return nil }
+            return Quota(limit: try row.int("quota_limit"), remaining: try row.int("remaining"), resetAt: try row.instant("reset_at"))
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import AsyncHTTPClient
+import BankSyncCore
+import BankSyncEngine
+import BankSyncJobs
+import BankSyncProviders
+import BankSyncSandbox
+import BankSyncStore
+import BankSyncTesting
+import Foundation
+import Logging
+import SQLKit
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A settable clock shared by the engine, the queue and the provider clients, kept equal to the
+/// sandbox's clock so a simulated month runs in seconds.
+final class SimulatedClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ date: Date) { current = Mutex(date) }
+    var now: Date { current.withLock { $0 } }
+    func set(_ date: Date) { current.withLock { $0 = date } }
+}
+
+/// The whole engine — queue, worker, scheduler, provider clients over HTTP — against a sandbox,
+/// on the sandbox's clock.
+struct EngineHarness {
+    let world: SandboxWorld
+    let store: Store
+    let queue: JobQueue
+    let engine: SyncEngine
+    let clock: SimulatedClock
+    let plaid: PlaidClient
+    let teller: TellerClient
+    let gocardless: GoCardlessClient
+    let plaidVerifier: PlaidWebhookVerifier
+    let tellerVerifier: TellerWebhookVerifier
+    let logger: Logger
+
+    /// Runs `body` with a migrated store of `engine`, a sandbox on loopback, and a worker running.
+    static func run(
+        _ engineKind: TestEngine, seed: UInt64 = 11, historyDays: Int = 60, configuration: SyncEngine.Configuration = SyncEngine.Configuration(),
+        _ body: (EngineHarness) async throws -> Void
+    ) async throws {
+        var logger = Logger(label: "engine-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["BANKSYNC_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        let world = SandboxWorld(configuration: .init(seed: seed, historyDays: historyDays))
+        let clock = SimulatedClock(Date(timeIntervalSince1970: Double(await world.now)))
+        try await withTestStore(engineKind) { store, _ in
+            try await SandboxServer(world: world, logger: logger).withRunning(deliverWebhooks: false) { base in
+                let http = HTTPClient(eventLoopGroupProvider: .singleton)
+                do {
+                    let limits = DatabaseProviderLimits(store: store, logger: logger, now: { clock.now })
+                    try await limits.configure(.init())
+                    let plaid = PlaidClient(
+                        configuration: .init(baseURL: base + "/plaid", clientID: "sandbox-client-id", secret: "sandbox-secret", webhookURL: "http://127.0.0.1:9/webhooks/plaid"),
+                        client: http, logger: logger, limits: limits, now: { clock.now })
+                    let teller = TellerClient(configuration: .init(baseURL: base + "/teller"), client: http, logger: logger, limits: limits, now: { clock.now })
+                    let gocardless = GoCardlessClient(
+                        configuration: .init(baseURL: base + "/gocardless", secretID: "sandbox-secret-id", secretKey: "sandbox-secret-key"), client: http,
+                        logger: logger, limits: limits, now: { clock.now })
+                    await world.setTellerWebhookURL("http://127.0.0.1:9/webhooks/teller")
+                    let queue = JobQueue(database: store.database, logger: logger, now: { clock.now })
+                    let engine = SyncEngine(store: store, queue: queue, providers: [plaid, teller, gocardless], configuration: configuration, logger: logger)
+                    var registry = JobRegistry()
+                    engine.register(into: &registry)
+                    let worker = JobWorker(
+                        queue: queue, registry: registry,
+                        configuration: .init(concurrency: 4, leaseDuration: .seconds(60), pollInterval: .milliseconds(20), shutdownDeadline: .seconds(5)), logger: logger)
+                    let harness = EngineHarness(
+                        world: world, store: store, queue: queue, engine: engine, clock: clock, plaid: plaid, teller: teller, gocardless: gocardless,
+                        plaidVerifier: PlaidWebhookVerifier { try await plaid.webhookKey(id: $0) },
+                        tellerVerifier: TellerWebhookVerifier(secrets: ["sandbox-teller-signing-secret"]), logger: logger)
+                    try await withService(worker) { try await body(harness) }
+                } catch {
+                    try? await http.shutdown()
+                    throw error
+                }
+                try await http.shutdown()
+            }
+        }
+    }
+
+    /// Waits until no job is due or running (jobs scheduled later on the simulated clock wait
+    /// for ``advance(hours:)``).
+    func drain(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var quiet = 0
+        while ContinuousClock.now < deadline {
+            let busy = try await store.database.withSession { db in
+                try await db.raw(
+                    """
+                    SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'
+                        OR (state IN ('available', 'retryable') AND scheduled_at <= \(bind: Int64(clock.now.timeIntervalSince1970 * 1000)))
+                    """
+                ).first()?.decode(column: "n", as: Int.self) ?? 0
+            }
+            quiet = busy == 0 ? quiet + 1 : 0
+            if quiet >= 3 { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let stuck = try await store.database.withSession { db in
+            try await db.raw("SELECT name, state, attempt FROM jobs WHERE state NOT IN ('completed', 'discarded', 'cancelled')").all()
+                .map { "\(try $0.decode(column: "name", as: String.self)):\(try $0.decode(column: "state", as: String.self))" }
+        }
+        throw DrainTimedOut(pending: stuck)
+    }
+
+    /// Moves the sandbox (new days, postings, edits) and the engine's clock forward together,
+    /// hands the webhooks the sandbox sent to the engine (verified), runs the scheduler's tick,
+    /// and drains the queue.
+    func advance(hours: Int) async throws {
+        for _ in 0..<hours {
+            _ = await world.advance(seconds: 3_600)
+            clock.set(Date(timeIntervalSince1970: Double(await world.now)))
+            try await deliverWebhooks()
+            try await JobScheduler(queue: queue, schedules: try engine.schedules(), logger: logger).tick()
+            try await drain()
+        }
+    }
+
+    /// The sandbox's outbox, verified and handed to the engine as the HTTP endpoint would.
+    @discardableResult
+    func deliverWebhooks() async throws -> [WebhookOutcome] {
+        var outcomes: [WebhookOutcome] = []
+        for hook in await world.takeOutbox() {
+            let header = { (name: String) in hook.headers.first { $0.0.lowercased() == name }?.1 }
+            switch hook.provider {
+            case .plaid:
+                try await plaidVerifier.verify(header: header("plaid-verification"), body: hook.body, now: clock.now)
+                outcomes.append(try await engine.handleWebhook(provider: .plaid, body: hook.body))
+            case .teller:
+                try tellerVerifier.verify(header: header("teller-signature"), body: hook.body, now: clock.now)
+                outcomes.append(try await engine.handleWebhook(provider: .teller, body: hook.body))
+            case .gocardless:
+                continue
+            }
+        }
+        return outcomes
+    }
+
+    /// A user of a fresh tenant.
+    func user(_ external: String = "user-1") async throws -> User {
+        let tenant = try await store.tenants.create(name: "Tenant \(external)", now: clock.now)
+        let user = User(tenantID: tenant.id, externalID: external, createdAt: clock.now)
+        try await store.users.insert(user)
+        return user
+    }
+
+    /// Links one sandbox bank per provider the way each provider's front end would, through the engine.
+    func link(_ provider: Provider, user: User) async throws -> Connection {
+        switch provider {
+        case .plaid:
+            let token = try await plaid.sandboxPublicToken(institutionID: "ins_109508")
+            return try await engine.link(userID: user.id, provider: .plaid, completion: .publicToken(token), institutionID: "ins_109508").0
+        case .teller:
+            let created = await world.control(SandboxRequest(method: "POST", path: "/connections", body: Array(#"{"provider": "teller"}"#.utf8)))
+            let json = try JSONValue.parse(created.body)
+            let completion = LinkCompletion.enrollment(accessToken: try #require(json["access_token"]?.stringValue), enrollmentID: try #require(json["id"]?.stringValue))
+            return try await engine.link(userID: user.id, provider: .teller, completion: completion).0
+        case .gocardless:
+            let session = try await gocardless.createLink(LinkRequest(userID: user.externalID, institutionID: "REVOLUT_REVOGB21", redirectURL: "https://app.example/back"))
+            _ = await world.completeGoCardlessConsent(requisition: session.token)
+            return try await engine.link(userID: user.id, provider: .gocardless, completion: .requisition(id: session.token), institutionID: "REVOLUT_REVOGB21").0
+        }
+    }
+
+    /// Fails unless the store holds exactly the sandbox's live rows and balances for the
+    /// connection: posted rows by id, pending rows by (amount, date) — GoCardless pending rows
+    /// have no ids — and no duplicates.
+    func expectConverged(_ connection: Connection, _ when: String, balances: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let accounts = try await store.accounts.list(connectionID: connection.id)
+        // The sandbox keys a GoCardless bank by its own connection id, not the requisition's.
+        let sandboxConnection = await world.account(accounts.first?.providerAccountID ?? "")?.connectionID ?? connection.providerConnectionID
+        let truthAccounts = await world.accounts(ofConnection: sandboxConnection)
+        #expect(Set(accounts.map(\.providerAccountID)) == Set(truthAccounts.map(\.id)), "\(when): accounts", sourceLocation: sourceLocation)
+        let rows = try await store.transactions.list(userID: connection.userID, limit: 1_000_000)
+        for account in accounts {
+            let truth = await world.currentTransactions(ofAccount: account.providerAccountID)
+            let have = rows.filter { $0.accountID == account.id }
+            let posted = have.filter { $0.status == .posted }
+            #expect(Set(posted.map(\.providerTransactionID)).count == posted.count, "\(when): duplicate posted rows in \(account.name)", sourceLocation: sourceLocation)
+            let pendingIDsKnown = connection.provider != .gocardless
+            if pendingIDsKnown {
+                #expect(
+                    Dictionary(uniqueKeysWithValues: have.map { ($0.providerTransactionID, $0.amount.minorUnits) })
+                        == Dictionary(uniqueKeysWithValues: truth.map { ($0.id, $0.amount) }), "\(when): rows of \(account.name)", sourceLocation: sourceLocation)
+                #expect(Set(have.filter { $0.status == .pending }.map(\.providerTransactionID)) == Set(truth.filter(\.pending).map(\.id)),
+                    "\(when): pending rows of \(account.name)", sourceLocation: sourceLocation)
+            } else {
+                #expect(Set(posted.map(\.providerTransactionID)) == Set(truth.filter { !$0.pending }.map(\.id)), "\(when): posted rows of \(account.name)", sourceLocation: sourceLocation)
+                #expect(
+                    have.filter { $0.status == .pending }.map { "\($0.amount.minorUnits)@\($0.date)" }.sorted()
+                        == truth.filter(\.pending).map { "\($0.amount)@\($0.date)" }.sorted(), "\(when): pending rows of \(account.name)", sourceLocation: sourceLocation)
+            }
+            guard balances else { continue }
+            let balance = try await store.accounts.balance(accountID: account.id)
+            #expect(balance?.current.minorUnits == (await world.balances(ofAccount: account.providerAccountID)).current,
+                "\(when): balance of \(account.name)", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+struct DrainTimedOut: Error, CustomStringConvertible {
+    let pending: [String]
+    var description: String { "the queue did not drain; still pending: \(pending.joined(separator: ", "))" }
+}
+
+/// Runs `service` for the duration of `body`, then shuts it down gracefully.
+func withService<T: Sendable>(_ service: any Service, _ body: () async throws -> T) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [], logger: Logger(label: "svc")))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import BankSyncCore
+import BankSyncEngine
+import BankSyncJobs
+import BankSyncProviders
+import BankSyncSandbox
+import BankSyncStore
+import BankSyncTesting
+import Foundation
+import SQLKit
+import Testing
+
+@Suite("Sync engine: the guide's jobs through the queue, end to end against the sandbox")
+struct SyncEngineTests {
+    @Test("linking each provider runs setup, discovery and the initial sync through the queue; the store equals the bank", arguments: TestEngine.available)
+    func linkAndInitialSync(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            for provider in Provider.allCases {
+                let connection = try await h.link(provider, user: user)
+                try await h.drain()
+                try await h.expectConverged(connection, "\(provider) after the initial sync")
+                let stored = try #require(try await h.store.connections.get(connection.id))
+                #expect(stored.status == .connected, "\(provider)")
+                #expect(stored.lastSyncedAt != nil && stored.nextSyncAt != nil && stored.nextBalanceSyncAt != nil, "\(provider) is scheduled")
+                let types = try await h.store.events.list(connectionID: connection.id).map(\.type)
+                #expect(types.contains("accounts.added") && types.contains("sync.completed"), "\(provider) events: \(types)")
+                let runs = try await h.store.syncRuns.list(connectionID: connection.id)
+                #expect(runs.first?.state == .completed && (runs.first?.added ?? 0) > 0, "\(provider) recorded its sync run")
+            }
+            // GoCardless's plan fits its quota of 4 calls a day and says so.
+            let gocardless = try #require(try await h.store.connections.list(userID: user.id).first { $0.provider == .gocardless })
+            #expect(gocardless.scheduleNote?.contains("4 calls a day") == true, "\(gocardless.scheduleNote ?? "no note")")
+        }
+    }
+
+    @Test("a manual sync re-fetches 30 days; a second request while one waits returns the same job", arguments: TestEngine.available)
+    func manualSync(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let connection = try await h.link(.teller, user: user)
+            try await h.drain()
+            _ = await h.world.advance(seconds: 2 * 86_400)
+            h.clock.set(Date(timeIntervalSince1970: Double(await h.world.now)))
+            let first = try await h.engine.requestSync(connection.id)
+            let second = try await h.engine.requestSync(connection.id)
+            #expect(second.id == first.id && second.isDuplicate)
+            try await h.drain()
+            try await h.expectConverged(connection, "after the manual sync")
+            let token = try #require(first.accessToken)
+            let status = try #require(try await h.queue.status(id: first.id, token: token))
+            #expect(status.state == .completed)
+        }
+    }
+
+    @Test("webhooks: Plaid updates enqueue a sync, a login error tells the user once, an update-mode relink syncs again", arguments: TestEngine.available)
+    func webhooks(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let plaid = try await h.link(.plaid, user: user)
+            let teller = try await h.link(.teller, user: user)
+            try await h.drain()
+            _ = try await h.deliverWebhooks()
+
+            // New transactions at the bank; refresh-connection asks Plaid to look, Plaid says so
+            // by webhook, and the sync follows.
+            _ = await h.world.advance(seconds: 86_400)
+            h.clock.set(Date(timeIntervalSince1970: Double(await h.world.now)))
+            _ = await h.world.takeOutbox()
+            try await h.queue.enqueue(SyncJobs.refreshConnection, ConnectionJob(connectionID: plaid.id, reason: "test"))
+            try await h.drain()
+            let outcomes = try await h.deliverWebhooks()
+            #expect(outcomes.contains { $0.connectionID == plaid.id && $0.action == "sync enqueued" }, "\(outcomes)")
+            try await h.drain()
+            try await h.expectConverged(plaid, "after the webhook-driven sync")
+
+            // Login required: both providers' webhooks move the connection and tell the user once.
+            _ = await h.world.setState(.loginRequired(reason: "credentials_invalid"), ofConnection: plaid.providerConnectionID)
+            _ = await h.world.setState(.loginRequired(reason: "credentials_invalid"), ofConnection: teller.providerConnectionID)
+            _ = try await h.deliverWebhooks()
+            _ = await h.world.setState(.loginRequired(reason: "credentials_invalid"), ofConnection: plaid.providerConnectionID)  // again
+            _ = try await h.deliverWebhooks()
+            for connection in [plaid, teller] {
+                let stored = try #require(try await h.store.connections.get(connection.id))
+                #expect(stored.status == .requiresReauth && stored.nextSyncAt == nil, "\(connection.provider)")
+                let reauth = try await h.store.events.list(connectionID: connection.id).filter { $0.type == "connection.requires_reauth" }
+                #expect(reauth.count == 1, "\(connection.provider): one event, not one per webhook")
+            }
+            // A manual sync is refused while the user must act.
+            await #expect(throws: StoreError.self) { try await h.engine.requestSync(plaid.id) }
+
+            // The user repairs the login in update mode.
+            _ = await h.world.setState(.active, ofConnection: plaid.providerConnectionID)
+            _ = await h.world.advance(seconds: 86_400)
+            h.clock.set(Date(timeIntervalSince1970: Double(await h.world.now)))
+            try await h.engine.relinked(plaid.id)
+            try await h.drain()
+            #expect(try await h.store.connections.get(plaid.id)?.status == .connected)
+            try await h.expectConverged(plaid, "after the relink")
+
+            // Unknown items and broken bodies are answered, not crashed on.
+            let unknown = try await h.engine.handleWebhook(provider: .plaid, body: Array(#"{"item_id": "nope", "webhook_type": "TRANSACTIONS", "webhook_code": "SYNC_UPDATES_AVAILABLE"}"#.utf8))
+            #expect(unknown.action.hasPrefix("ignored"))
+            await #expect(throws: StoreError.self) { try await h.engine.handleWebhook(provider: .plaid, body: Array("{not json".utf8)) }
+        }
+    }
+
+    @Test("a failing bank: retries, then recovery at 15/30/60 minutes, then the user is told; a recovered bank syncs again", arguments: TestEngine.available)
+    func recovery(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let connection = try await h.link(.teller, user: user)
+            try await h.drain()
+            // The bank is down for everything: the sync's 5 attempts fail, recovery starts.
+            await h.world.setFaults([FaultRule(provider: .teller, endpoint: "**", kind: .unavailable, rate: 1)])
+            try await h.engine.requestSync(connection.id)
+            for _ in 0..<8 {
+                try await h.drain()
+                h.clock.set(h.clock.now.addingTimeInterval(700))  // past each backoff (≤ 600 s)
+            }
+            var stored = try #require(try await h.store.connections.get(connection.id))
+            #expect(stored.status == .error && stored.nextSyncAt == nil && stored.errorCount == 5, "\(stored.status) \(stored.errorCount)")
+            // Three recovery attempts, 15, 30 and 60 minutes apart, all failing.
+            for minutes in [15, 30, 60] {
+                h.clock.set(h.clock.now.addingTimeInterval(Double(minutes * 60)))
+                try await h.drain()
+            }
+            stored = try #require(try await h.store.connections.get(connection.id))
+            #expect(stored.recoveryAttempts == 3)
+            var types = try await h.store.events.list(connectionID: connection.id).map(\.type)
+            #expect(types.filter { $0 == "connection.failed" }.count == 1, "\(types)")
+
+            // The bank comes back; a manual sync (the user pressing "sync now") heals it.
+            await h.world.setFaults([])
+            try await h.engine.requestSync(connection.id)
+            try await h.drain()
+            stored = try #require(try await h.store.connections.get(connection.id))
+            #expect(stored.status == .connected && stored.errorCount == 0 && stored.nextSyncAt != nil)
+
+            // A shorter outage: recovery's first attempt finds the bank healthy.
+            await h.world.setFaults([FaultRule(provider: .teller, endpoint: "/accounts/**", kind: .unavailable, rate: 1)])
+            try await h.engine.requestSync(connection.id)
+            for _ in 0..<8 {
+                try await h.drain()
+                h.clock.set(h.clock.now.addingTimeInterval(700))
+            }
+            await h.world.setFaults([])
+            h.clock.set(h.clock.now.addingTimeInterval(900))
+            try await h.drain()
+            types = try await h.store.events.list(connectionID: connection.id).map(\.type)
+            #expect(types.contains("connection.recovered"), "\(types)")
+            try await h.expectConverged(connection, "after recovery")
+        }
+    }
+
+    @Test("the expiry check run daily for two weeks emits exactly one warning and one critical notice", arguments: TestEngine.available)
+    func expiryNotices(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let connection = try await h.link(.gocardless, user: user)
+            try await h.drain()
+            var stored = try #require(try await h.store.connections.get(connection.id))
+            stored.consentExpiresAt = h.clock.now.addingTimeInterval(16 * 86_400)
+            try await h.store.connections.update(stored)
+            for _ in 0..<17 {
+                h.clock.set(h.clock.now.addingTimeInterval(86_400))
+                try await h.queue.enqueue(SyncJobs.checkConnectionExpiration, EmptyResult())
+                try await h.drain()
+            }
+            let expiring = try await h.store.events.list(connectionID: connection.id).filter { $0.type == "connection.expiring" }
+            #expect(expiring.compactMap { $0.payload["severity"]?.stringValue } == ["warning", "critical"])
+            // Past the end: the connection is expired and the user told.
+            #expect(try await h.store.connections.get(connection.id)?.status == .expired)
+            #expect(try await h.store.events.list(connectionID: connection.id).contains { $0.type == "connection.requires_reauth" })
+        }
+    }
+
+    @Test("a malformed provider answer fails the sync with a recorded reason; nothing stored is lost; the connection is not left syncing", arguments: TestEngine.available)
+    func malformedAnswer(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let connection = try await h.link(.plaid, user: user)
+            try await h.drain()
+            let before = try await h.store.transactions.list(userID: user.id, limit: 1_000_000).count
+            await h.world.setFaults([FaultRule(provider: .plaid, endpoint: "/transactions/sync", kind: .truncatedJSON, calls: [1])])
+            _ = await h.world.advance(seconds: 86_400)
+            h.clock.set(Date(timeIntervalSince1970: Double(await h.world.now)))
+            try await h.queue.enqueue(SyncJobs.syncTransactions, ConnectionJob(connectionID: connection.id))
+            try await h.drain()
+            let failed = try await h.store.syncRuns.list(connectionID: connection.id).first { $0.state == .failed }
+            #expect(failed?.errorCode == "malformed_response")
+            let stored = try #require(try await h.store.connections.get(connection.id))
+            #expect(stored.status == .error && stored.errorCode == "malformed_response")
+            #expect(try await h.store.transactions.list(userID: user.id, limit: 1_000_000).count >= before)
+            // The retry (after its backoff) succeeds and heals the connection.
+            h.clock.set(h.clock.now.addingTimeInterval(30))
+            try await h.drain()
+            #expect(try await h.store.connections.get(connection.id)?.status == .connected)
+            try await h.expectConverged(connection, "after the retry", balances: false)  // a transaction sync alone
+        }
+    }
+}
