@@ -77,6 +77,10 @@ let package = Package(
             dependencies: [
                 "BankSyncCore",
                 "BankSyncStore",
+                "BankSyncJobs",
+                "BankSyncProviders",
+                "BankSyncEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -127,6 +131,7 @@ let package = Package(
             name: "banksync",
             dependencies: [
                 "BankSyncCore",
+                "BankSyncEngine",
                 "BankSyncJobs",
                 "BankSyncStore",
                 "BankSyncServer",
@@ -207,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "BankSyncEngineTests",
             dependencies: [
-                "BankSyncCore", "BankSyncEngine", "BankSyncJobs", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting",
+                "BankSyncCore", "BankSyncEngine", "BankSyncJobs", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting", "banksync",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),

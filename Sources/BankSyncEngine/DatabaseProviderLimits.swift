@@ -19,30 +19,34 @@ public struct DatabaseProviderLimits: ProviderLimits {
         }
     }
 
-    let store: Store
+    let repository: ProviderLimitRepository
     let now: @Sendable () -> Date
     let logger: Logger
     /// The longest a request waits in-process for a token before giving the worker back.
     public var maximumWait: Duration = .seconds(2)
 
-    public init(store: Store, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+    public init(database: Database, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.repository = ProviderLimitRepository(database: database)
         self.logger = logger
         self.now = now
+    }
+
+    public init(store: Store, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(database: store.database, logger: logger, now: now)
     }
 
     /// Creates or resizes the buckets (capacity: one minute's worth, so a burst after a quiet
     /// spell is at most a minute of requests).
     public func configure(_ rates: Rates) async throws {
         for (provider, perMinute) in rates.perMinute {
-            try await store.providerLimits.configureBucket(provider, perMinute: perMinute, capacity: max(1, perMinute), now: now())
+            try await repository.configureBucket(provider, perMinute: perMinute, capacity: max(1, perMinute), now: now())
         }
     }
 
     public func admit(_ provider: Provider) async throws {
         var waited = Duration.zero
         while true {
-            guard let wait = try await store.providerLimits.takeToken(provider, now: now()) else { return }
+            guard let wait = try await repository.takeToken(provider, now: now()) else { return }
             if waited + wait > maximumWait {
                 throw ProviderError(
                     .rateLimited(retryAt: now().addingTimeInterval(Double(wait.components.seconds) + 1)), provider: provider, code: "local_rate_limit",
@@ -54,7 +58,7 @@ public struct DatabaseProviderLimits: ProviderLimits {
     }
 
     public func admitScoped(_ provider: Provider, accountID: String, scope: String) async throws {
-        guard let quota = try await store.providerLimits.quota(provider, accountKey: accountID, scope: scope) else { return }
+        guard let quota = try await repository.quota(provider, accountKey: accountID, scope: scope) else { return }
         if quota.remaining <= 0 && quota.resetAt > now() {
             throw ProviderError(
                 .quotaExhausted(resetAt: quota.resetAt), provider: provider, code: "quota_ledger",
@@ -64,7 +68,7 @@ public struct DatabaseProviderLimits: ProviderLimits {
 
     public func record(_ reading: QuotaReading) async {
         do {
-            try await store.providerLimits.recordQuota(
+            try await repository.recordQuota(
                 reading.provider, accountKey: reading.accountID, scope: reading.scope, limit: reading.limit, remaining: reading.remaining,
                 resetAt: reading.resetAt, now: now())
         } catch {

@@ -30,10 +30,11 @@ public struct GoCardlessClient: Sendable {
     let limits: (any ProviderLimits)?
 
     public init(
-        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, timeout: Duration = .seconds(30),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
-        self.http = ProviderHTTP(client: client, provider: .gocardless, logger: logger, limits: limits, now: now)
+        self.http = ProviderHTTP(client: client, provider: .gocardless, timeout: timeout, logger: logger, limits: limits, now: now)
         self.tokens = TokenCache()
         self.logger = logger
         self.limits = limits

@@ -38,10 +38,11 @@ public struct PlaidClient: Sendable {
     let logger: Logger
 
     public init(
-        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, timeout: Duration = .seconds(30),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
-        self.http = ProviderHTTP(client: client, provider: .plaid, logger: logger, limits: limits, now: now)
+        self.http = ProviderHTTP(client: client, provider: .plaid, timeout: timeout, logger: logger, limits: limits, now: now)
         self.logger = logger
     }
 

@@ -24,10 +24,11 @@ public struct TellerClient: Sendable {
     let http: ProviderHTTP
 
     public init(
-        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        configuration: Configuration, client: HTTPClient, logger: Logger, limits: (any ProviderLimits)? = nil, timeout: Duration = .seconds(30),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
-        self.http = ProviderHTTP(client: client, provider: .teller, logger: logger, limits: limits, now: now)
+        self.http = ProviderHTTP(client: client, provider: .teller, timeout: timeout, logger: logger, limits: limits, now: now)
     }
 
     /// An HTTP client presenting Teller's client certificate (PEM files from the Teller

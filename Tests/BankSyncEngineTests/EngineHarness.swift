@@ -40,6 +40,7 @@ struct EngineHarness {
     /// Runs `body` with a migrated store of `engine`, a sandbox on loopback, and a worker running.
     static func run(
         _ engineKind: TestEngine, seed: UInt64 = 11, historyDays: Int = 60, configuration: SyncEngine.Configuration = SyncEngine.Configuration(),
+        providerTimeout: Duration = .seconds(30),
         _ body: (EngineHarness) async throws -> Void
     ) async throws {
         var logger = Logger(label: "engine-test")
@@ -54,11 +55,12 @@ struct EngineHarness {
                     try await limits.configure(.init())
                     let plaid = PlaidClient(
                         configuration: .init(baseURL: base + "/plaid", clientID: "sandbox-client-id", secret: "sandbox-secret", webhookURL: "http://127.0.0.1:9/webhooks/plaid"),
-                        client: http, logger: logger, limits: limits, now: { clock.now })
-                    let teller = TellerClient(configuration: .init(baseURL: base + "/teller"), client: http, logger: logger, limits: limits, now: { clock.now })
+                        client: http, logger: logger, limits: limits, timeout: providerTimeout, now: { clock.now })
+                    let teller = TellerClient(
+                        configuration: .init(baseURL: base + "/teller"), client: http, logger: logger, limits: limits, timeout: providerTimeout, now: { clock.now })
                     let gocardless = GoCardlessClient(
                         configuration: .init(baseURL: base + "/gocardless", secretID: "sandbox-secret-id", secretKey: "sandbox-secret-key"), client: http,
-                        logger: logger, limits: limits, now: { clock.now })
+                        logger: logger, limits: limits, timeout: providerTimeout, now: { clock.now })
                     await world.setTellerWebhookURL("http://127.0.0.1:9/webhooks/teller")
                     let queue = JobQueue(database: store.database, logger: logger, now: { clock.now })
                     let engine = SyncEngine(store: store, queue: queue, providers: [plaid, teller, gocardless], configuration: configuration, logger: logger)
@@ -109,14 +111,24 @@ struct EngineHarness {
     /// Moves the sandbox (new days, postings, edits) and the engine's clock forward together,
     /// hands the webhooks the sandbox sent to the engine (verified), runs the scheduler's tick,
     /// and drains the queue.
-    func advance(hours: Int) async throws {
-        for _ in 0..<hours {
-            _ = await world.advance(seconds: 3_600)
+    func advance(hours: Int, times: Int = 1) async throws {
+        for _ in 0..<times { try await advance(seconds: Int64(hours) * 3_600) }
+    }
+
+    func advance(seconds: Int64) async throws {
+        // In one-minute steps, so webhooks are delivered while fresh (Teller allows 3 minutes, Plaid 5).
+        var left = seconds
+        while left > 0 {
+            let step = min(left, 60)
+            _ = await world.advance(seconds: step)
+            left -= step
             clock.set(Date(timeIntervalSince1970: Double(await world.now)))
             try await deliverWebhooks()
-            try await JobScheduler(queue: queue, schedules: try engine.schedules(), logger: logger).tick()
-            try await drain()
         }
+        try await JobScheduler(queue: queue, schedules: try engine.schedules(), logger: logger).tick()
+        try await drain()
+        // Webhooks the jobs caused (a refresh's SYNC_UPDATES_AVAILABLE), and the work they start.
+        while try await !deliverWebhooks().isEmpty { try await drain() }
     }
 
     /// The sandbox's outbox, verified and handed to the engine as the HTTP endpoint would.
@@ -165,39 +177,46 @@ struct EngineHarness {
         }
     }
 
-    /// Fails unless the store holds exactly the sandbox's live rows and balances for the
-    /// connection: posted rows by id, pending rows by (amount, date) — GoCardless pending rows
-    /// have no ids — and no duplicates.
+    /// ``expectStoreEqualsSandbox(_:_:_:_:balances:sourceLocation:)`` for this harness.
     func expectConverged(_ connection: Connection, _ when: String, balances: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let accounts = try await store.accounts.list(connectionID: connection.id)
-        // The sandbox keys a GoCardless bank by its own connection id, not the requisition's.
-        let sandboxConnection = await world.account(accounts.first?.providerAccountID ?? "")?.connectionID ?? connection.providerConnectionID
-        let truthAccounts = await world.accounts(ofConnection: sandboxConnection)
-        #expect(Set(accounts.map(\.providerAccountID)) == Set(truthAccounts.map(\.id)), "\(when): accounts", sourceLocation: sourceLocation)
-        let rows = try await store.transactions.list(userID: connection.userID, limit: 1_000_000)
-        for account in accounts {
-            let truth = await world.currentTransactions(ofAccount: account.providerAccountID)
-            let have = rows.filter { $0.accountID == account.id }
-            let posted = have.filter { $0.status == .posted }
-            #expect(Set(posted.map(\.providerTransactionID)).count == posted.count, "\(when): duplicate posted rows in \(account.name)", sourceLocation: sourceLocation)
-            let pendingIDsKnown = connection.provider != .gocardless
-            if pendingIDsKnown {
-                #expect(
-                    Dictionary(uniqueKeysWithValues: have.map { ($0.providerTransactionID, $0.amount.minorUnits) })
-                        == Dictionary(uniqueKeysWithValues: truth.map { ($0.id, $0.amount) }), "\(when): rows of \(account.name)", sourceLocation: sourceLocation)
-                #expect(Set(have.filter { $0.status == .pending }.map(\.providerTransactionID)) == Set(truth.filter(\.pending).map(\.id)),
-                    "\(when): pending rows of \(account.name)", sourceLocation: sourceLocation)
-            } else {
-                #expect(Set(posted.map(\.providerTransactionID)) == Set(truth.filter { !$0.pending }.map(\.id)), "\(when): posted rows of \(account.name)", sourceLocation: sourceLocation)
-                #expect(
-                    have.filter { $0.status == .pending }.map { "\($0.amount.minorUnits)@\($0.date)" }.sorted()
-                        == truth.filter(\.pending).map { "\($0.amount)@\($0.date)" }.sorted(), "\(when): pending rows of \(account.name)", sourceLocation: sourceLocation)
-            }
-            guard balances else { continue }
-            let balance = try await store.accounts.balance(accountID: account.id)
-            #expect(balance?.current.minorUnits == (await world.balances(ofAccount: account.providerAccountID)).current,
-                "\(when): balance of \(account.name)", sourceLocation: sourceLocation)
+        try await expectStoreEqualsSandbox(store, world, connection, when, balances: balances, sourceLocation: sourceLocation)
+    }
+}
+
+/// Fails unless the store holds exactly the sandbox's live rows and balances for the
+/// connection: posted rows by id, pending rows by (amount, date) — GoCardless pending rows
+/// have no ids — and no duplicates.
+func expectStoreEqualsSandbox(
+    _ store: Store, _ world: SandboxWorld, _ connection: Connection, _ when: String, balances: Bool = true, sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let accounts = try await store.accounts.list(connectionID: connection.id)
+    // The sandbox keys a GoCardless bank by its own connection id, not the requisition's.
+    let sandboxConnection = await world.account(accounts.first?.providerAccountID ?? "")?.connectionID ?? connection.providerConnectionID
+    let truthAccounts = await world.accounts(ofConnection: sandboxConnection)
+    #expect(Set(accounts.map(\.providerAccountID)) == Set(truthAccounts.map(\.id)), "\(when): accounts", sourceLocation: sourceLocation)
+    let rows = try await store.transactions.list(userID: connection.userID, limit: 1_000_000)
+    for account in accounts {
+        let truth = await world.currentTransactions(ofAccount: account.providerAccountID)
+        let have = rows.filter { $0.accountID == account.id }
+        let posted = have.filter { $0.status == .posted }
+        #expect(Set(posted.map(\.providerTransactionID)).count == posted.count, "\(when): duplicate posted rows in \(account.name)", sourceLocation: sourceLocation)
+        let pendingIDsKnown = connection.provider != .gocardless
+        if pendingIDsKnown {
+            #expect(
+                Dictionary(uniqueKeysWithValues: have.map { ($0.providerTransactionID, $0.amount.minorUnits) })
+                    == Dictionary(uniqueKeysWithValues: truth.map { ($0.id, $0.amount) }), "\(when): rows of \(account.name)", sourceLocation: sourceLocation)
+            #expect(Set(have.filter { $0.status == .pending }.map(\.providerTransactionID)) == Set(truth.filter(\.pending).map(\.id)),
+                "\(when): pending rows of \(account.name)", sourceLocation: sourceLocation)
+        } else {
+            #expect(Set(posted.map(\.providerTransactionID)) == Set(truth.filter { !$0.pending }.map(\.id)), "\(when): posted rows of \(account.name)", sourceLocation: sourceLocation)
+            #expect(
+                have.filter { $0.status == .pending }.map { "\($0.amount.minorUnits)@\($0.date)" }.sorted()
+                    == truth.filter(\.pending).map { "\($0.amount)@\($0.date)" }.sorted(), "\(when): pending rows of \(account.name)", sourceLocation: sourceLocation)
         }
+        guard balances else { continue }
+        let balance = try await store.accounts.balance(accountID: account.id)
+        #expect(balance?.current.minorUnits == (await world.balances(ofAccount: account.providerAccountID)).current,
+            "\(when): balance of \(account.name)", sourceLocation: sourceLocation)
     }
 }
 

@@ -21,7 +21,56 @@ import SystemPackage
 /// | `BANKSYNC_HTTP_PORT` | `8080` | port `serve` binds (0 = any free port) |
 /// | `BANKSYNC_LOG_LEVEL` | `info` | trace, debug, info, notice, warning, error, critical |
 /// | `BANKSYNC_LOG_FORMAT` | `logfmt` | logfmt or json |
+/// | `BANKSYNC_SANDBOX_URL` | — | base URL of a `banksync sandbox`: all three providers point at it with its credentials |
+/// | `BANKSYNC_PLAID_CLIENT_ID` / `BANKSYNC_PLAID_SECRET`* | — | enables Plaid |
+/// | `BANKSYNC_PLAID_BASE_URL` | `https://production.plaid.com` | e.g. `https://sandbox.plaid.com` |
+/// | `BANKSYNC_PLAID_WEBHOOK_URL` | — | where Plaid sends webhooks (this server's `/webhooks/plaid`) |
+/// | `BANKSYNC_TELLER_CERTIFICATE` / `BANKSYNC_TELLER_PRIVATE_KEY` | — | PEM files; enable Teller (mutual TLS) |
+/// | `BANKSYNC_TELLER_BASE_URL` | `https://api.teller.io` | |
+/// | `BANKSYNC_TELLER_WEBHOOK_SECRETS`* | — | comma-separated signing secrets (rotation: old and new) |
+/// | `BANKSYNC_GOCARDLESS_SECRET_ID` / `BANKSYNC_GOCARDLESS_SECRET_KEY`* | — | enables GoCardless |
+/// | `BANKSYNC_GOCARDLESS_BASE_URL` | `https://bankaccountdata.gocardless.com` | |
+/// | `BANKSYNC_RATE_LIMIT_PLAID` / `_TELLER` / `_GOCARDLESS` | 200 / 100 / 50 | requests a minute, shared by all processes |
+///
+/// \* secrets: read only from the environment.
 public struct BankSyncConfiguration: Sendable {
+    /// How to reach the three providers. A provider without credentials is off: its jobs are
+    /// discarded with a message saying so.
+    public struct Providers: Sendable, Equatable {
+        public struct Plaid: Sendable, Equatable {
+            public var baseURL: String
+            public var clientID: String
+            public var secret: String
+            public var webhookURL: String?
+        }
+        public struct Teller: Sendable, Equatable {
+            public var baseURL: String
+            /// PEM files for mutual TLS; nil against the sandbox (plain HTTP).
+            public var certificatePath: String?
+            public var privateKeyPath: String?
+            public var webhookSecrets: [String]
+        }
+        public struct GoCardless: Sendable, Equatable {
+            public var baseURL: String
+            public var secretID: String
+            public var secretKey: String
+        }
+        public var plaid: Plaid?
+        public var teller: Teller?
+        public var gocardless: GoCardless?
+        /// Requests a minute per provider, shared through the database.
+        public var ratePerMinute: [String: Double] = ["plaid": 200, "teller": 100, "gocardless": 50]
+
+        /// All three providers pointed at a `banksync sandbox` (its fixed sandbox credentials).
+        public static func sandbox(baseURL: String, webhookBase: String? = nil) -> Providers {
+            let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            return Providers(
+                plaid: Plaid(baseURL: base + "/plaid", clientID: "sandbox-client-id", secret: "sandbox-secret", webhookURL: webhookBase.map { $0 + "/webhooks/plaid" }),
+                teller: Teller(baseURL: base + "/teller", certificatePath: nil, privateKeyPath: nil, webhookSecrets: ["sandbox-teller-signing-secret"]),
+                gocardless: GoCardless(baseURL: base + "/gocardless", secretID: "sandbox-secret-id", secretKey: "sandbox-secret-key"))
+        }
+    }
+
     /// Where tokens' encryption keys come from.
     public enum KeySource: Sendable, Equatable {
         /// Keys given inline (distributed mode: every process gets the same keys).
@@ -36,6 +85,7 @@ public struct BankSyncConfiguration: Sendable {
     public var httpPort: Int
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    public var providers: Providers
 
     /// Reads the configuration from the process environment and the optional file.
     /// - Throws: ``ConfigurationError`` naming the first wrong variable.
@@ -113,6 +163,57 @@ public struct BankSyncConfiguration: Sendable {
             throw ConfigurationError(variable: name("log.format"), message: "'\(formatText)' is not a log format: expected logfmt or json")
         }
         logFormat = format
+
+        providers = try Self.providers(value: value, name: name, environment: environment)
+    }
+
+    static func providers(value: (String) -> String?, name: (String) -> String, environment: [String: String]) throws -> Providers {
+        func secret(_ variable: String) -> String? { environment[variable].flatMap { $0.isEmpty ? nil : $0 } }
+        func url(_ key: String, default fallback: String) throws -> String {
+            let text = value(key) ?? fallback
+            guard let parsed = URL(string: text), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ConfigurationError(variable: name(key), message: "'\(text)' is not an http(s) URL")
+            }
+            return text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
+        var providers = Providers()
+        if let sandbox = value("sandbox.url"), !sandbox.isEmpty {
+            providers = .sandbox(baseURL: try url("sandbox.url", default: sandbox), webhookBase: nil)
+            providers.plaid?.webhookURL = value("plaid.webhook_url")
+        }
+        if let clientID = value("plaid.client_id"), !clientID.isEmpty {
+            guard let secret = secret("BANKSYNC_PLAID_SECRET") else {
+                throw ConfigurationError(variable: "BANKSYNC_PLAID_SECRET", message: "required with BANKSYNC_PLAID_CLIENT_ID (from the environment only)")
+            }
+            providers.plaid = .init(
+                baseURL: try url("plaid.base_url", default: "https://production.plaid.com"), clientID: clientID, secret: secret,
+                webhookURL: value("plaid.webhook_url"))
+        }
+        let certificate = value("teller.certificate")
+        let key = value("teller.private_key")
+        if certificate != nil || key != nil {
+            guard let certificate, let key else {
+                throw ConfigurationError(variable: certificate == nil ? "BANKSYNC_TELLER_CERTIFICATE" : "BANKSYNC_TELLER_PRIVATE_KEY", message: "Teller needs both the certificate and the private key")
+            }
+            providers.teller = .init(
+                baseURL: try url("teller.base_url", default: "https://api.teller.io"), certificatePath: certificate, privateKeyPath: key,
+                webhookSecrets: (secret("BANKSYNC_TELLER_WEBHOOK_SECRETS") ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty })
+        }
+        if let id = value("gocardless.secret_id"), !id.isEmpty {
+            guard let key = secret("BANKSYNC_GOCARDLESS_SECRET_KEY") else {
+                throw ConfigurationError(variable: "BANKSYNC_GOCARDLESS_SECRET_KEY", message: "required with BANKSYNC_GOCARDLESS_SECRET_ID (from the environment only)")
+            }
+            providers.gocardless = .init(baseURL: try url("gocardless.base_url", default: "https://bankaccountdata.gocardless.com"), secretID: id, secretKey: key)
+        }
+        for provider in ["plaid", "teller", "gocardless"] {
+            guard let text = value("rate_limit.\(provider)") else { continue }
+            guard let rate = Double(text), rate > 0 else {
+                throw ConfigurationError(variable: name("rate_limit.\(provider)"), message: "'\(text)' is not a positive number of requests a minute")
+            }
+            providers.ratePerMinute[provider] = rate
+        }
+        return providers
     }
 
     /// Loads (or, in embedded mode, creates) the keyring this configuration names.

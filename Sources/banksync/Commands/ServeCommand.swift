@@ -1,4 +1,5 @@
 import ArgumentParser
+import BankSyncEngine
 import BankSyncJobs
 import BankSyncServer
 import BankSyncStore
@@ -6,8 +7,8 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// `banksync serve`: runs the HTTP API (for now the health endpoints) and, in the same
-/// process, the job workers, scheduler and maintenance, until SIGTERM or SIGINT.
+/// `banksync serve`: runs the HTTP API (health and provider webhooks for now) and, in the same
+/// process, the sync engine's workers, scheduler and maintenance, until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the BankSync server.")
 
@@ -18,11 +19,11 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try await Bootstrap.configuration()
         let logger = Logger(label: "banksync")
         // Migrate on a short-lived handle first, so workers never start against an old schema.
-        if !noMigrate {
-            try await Bootstrap.reportingErrors {
-                try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
-                    try await Migrator(database: database, logger: logger).migrate()
-                }
+        try await Bootstrap.reportingErrors {
+            try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
+                let migrator = Migrator(database: database, logger: logger)
+                if noMigrate { try await migrator.ensureCompatible() } else { try await migrator.migrate() }
+                try await EngineRuntime.configureLimits(configuration.providers, database: database, logger: logger)
             }
         }
         // The database before the keys: a key file is only generated for a database that opened.
@@ -41,9 +42,19 @@ struct ServeCommand: AsyncParsableCommand {
         let migrator = store.migrator(logger: logger)
         // Embedded mode runs everything in this process: API, workers, scheduler, maintenance.
         let jobs = JobQueue(database: database, logger: logger)
+        let runtime: EngineRuntime
+        let schedules: [RecurringJob]
+        do {
+            runtime = try EngineRuntime.make(configuration: configuration.providers, store: store, queue: jobs, logger: logger)
+            schedules = try runtime.engine.schedules()
+        } catch {
+            await database.close()
+            throw Bootstrap.fail("cannot start the sync engine: \(error)")
+        }
         var registry = JobRegistry()
         Diagnostics.register(in: &registry)
-        let app = BankSyncApplication.make(configuration: configuration, store: store, logger: logger) { port in
+        runtime.register(into: &registry)
+        let app = BankSyncApplication.make(configuration: configuration, store: store, runtime: runtime, logger: logger) { port in
             logger.info(
                 "banksync is listening",
                 metadata: [
@@ -54,8 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: database),
+                    .init(service: runtime.lifetime),
                     .init(service: StartupService(migrator: migrator, logger: logger)),
-                ] + JobServices.make(queue: jobs, registry: registry, logger: logger).map { .init(service: $0) } + [
+                ] + JobServices.make(queue: jobs, registry: registry, schedules: schedules, logger: logger).map { .init(service: $0) } + [
                     .init(service: app)
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

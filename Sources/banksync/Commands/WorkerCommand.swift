@@ -1,4 +1,5 @@
 import ArgumentParser
+import BankSyncEngine
 import BankSyncJobs
 import BankSyncServer
 import BankSyncStore
@@ -24,20 +25,32 @@ struct WorkerCommand: AsyncParsableCommand {
         try await Bootstrap.reportingErrors {
             try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
                 try await Migrator(database: database, logger: logger).ensureCompatible()
+                try await EngineRuntime.configureLimits(configuration.providers, database: database, logger: logger)
             }
         }
         let database = try await Bootstrap.reportingErrors {
             try await Database.open(configuration.databaseURL, logger: logger)
         }
         let jobs = JobQueue(database: database, logger: logger)
+        let runtime: EngineRuntime
+        let schedules: [RecurringJob]
+        do {
+            let store = Store(database: database, keyring: try configuration.loadKeyring(logger: logger))
+            runtime = try EngineRuntime.make(configuration: configuration.providers, store: store, queue: jobs, logger: logger)
+            schedules = try runtime.engine.schedules()
+        } catch {
+            await database.close()
+            throw Bootstrap.fail("cannot start the sync engine: \(error)")
+        }
         var registry = JobRegistry()
         Diagnostics.register(in: &registry)
+        runtime.register(into: &registry)
         let workerConfiguration = JobWorker.Configuration(
             queue: queue, concurrency: concurrency, leaseDuration: .seconds(leaseSeconds), pollInterval: .milliseconds(pollIntervalMs))
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: database)]
-                    + JobServices.make(queue: jobs, registry: registry, worker: workerConfiguration, logger: logger)
+                services: [.init(service: database), .init(service: runtime.lifetime)]
+                    + JobServices.make(queue: jobs, registry: registry, schedules: schedules, worker: workerConfiguration, logger: logger)
                     .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
