@@ -65,6 +65,11 @@ public struct CursorTransactionSync: Sendable {
                             method: "provider", confidence: 1, createdAt: now)
                     }, on: db)
                 let removed = try await store.transactions.markRemoved(removals, at: now, on: db)
+                // Coverage: the days this feed has delivered rows for, up to today.
+                let today = CalendarDate(now)
+                for (accountID, earliest) in Dictionary(rows.map { ($0.accountID, $0.date) }, uniquingKeysWith: min) {
+                    try await store.accounts.extendCoverage(accountID, from: earliest, to: today, on: db)
+                }
                 try await store.connections.update(saved, on: db)
                 return removed
             }

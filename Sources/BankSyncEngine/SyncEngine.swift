@@ -512,16 +512,19 @@ public struct SyncEngine: Sendable {
             Timer(label: "banksync_sync_duration_seconds", dimensions: [("provider", connection.provider.rawValue)])
                 .recordNanoseconds((ContinuousClock.now - started).components.attoseconds / 1_000_000_000 + (ContinuousClock.now - started).components.seconds * 1_000_000_000)
         }
+        let run: SyncRun
         switch client.fetchMode {
         case .cursor:
-            return try await CursorTransactionSync(store: store, provider: client, logger: logger).run(connectionID: connection.id, now: now)
+            run = try await CursorTransactionSync(store: store, provider: client, logger: logger).run(connectionID: connection.id, now: now)
         case .window:
             var sync = WindowTransactionSync(store: store, logger: logger) { credential, account, from, to in
                 try await client.transactions(credential, account: account, from: from, to: to)
             }
             sync.initialDays = min(days ?? configuration.initialSyncDays, client.historyLimitDays)
-            return try await sync.run(connectionID: connection.id, today: today, days: connection.cursor == nil ? nil : days, now: now)
+            run = try await sync.run(connectionID: connection.id, today: today, days: connection.cursor == nil ? nil : days, now: now)
         }
+        try await LedgerCheck(store: store, logger: logger).run(connectionID: connection.id, now: now)
+        return run
     }
 
     /// The start of the connection's current trouble: events about one episode share it.

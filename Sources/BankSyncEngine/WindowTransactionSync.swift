@@ -105,6 +105,7 @@ public struct WindowTransactionSync: Sendable {
                     accountID: account.id, postedProviderID: settlement.postedKey, pendingProviderID: settlement.pendingKey,
                     method: stated ? "provider" : "matcher", confidence: settlement.confidence, createdAt: now)
             }, on: db)
+        try await store.accounts.extendCoverage(account.id, from: from, to: to, on: db)
         try await store.transactions.markRemoved(plan.removals.map { TransactionKey(accountID: account.id, providerTransactionID: $0) }, at: now, on: db)
         return plan
     }

@@ -217,6 +217,8 @@ func expectStoreEqualsSandbox(
         let balance = try await store.accounts.balance(accountID: account.id)
         #expect(balance?.current.minorUnits == (await world.balances(ofAccount: account.providerAccountID)).current,
             "\(when): balance of \(account.name)", sourceLocation: sourceLocation)
+        let ledger = try await store.accounts.ledgerState(account.id)
+        #expect(ledger?.issue == nil, "\(when): ledger check of \(account.name): \(ledger?.issue ?? "")", sourceLocation: sourceLocation)
     }
 }
 

@@ -174,6 +174,37 @@ struct SyncEngineTests {
         }
     }
 
+    @Test("the ledger check flags a gap and a sign error, and clears once the rows are complete again", arguments: TestEngine.available)
+    func ledgerCheck(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let connection = try await h.link(.teller, user: user)
+            try await h.drain()
+            let account = try #require(try await h.store.accounts.list(connectionID: connection.id).first { $0.type == .depository })
+            let state = try #require(try await h.store.accounts.ledgerState(account.id))
+            #expect(state.baselineMinor != nil && state.issue == nil && state.coverageFrom != nil && state.coverageTo != nil)
+            let check = LedgerCheck(store: h.store, logger: h.logger)
+
+            // A gap: the newest posted row goes missing from the store.
+            let rows = try await h.store.transactions.list(userID: user.id, limit: 1_000_000).filter { $0.accountID == account.id && $0.status == .posted }
+            let newest = try #require(rows.max { ($0.date, $0.providerTransactionID) < ($1.date, $1.providerTransactionID) })
+            try await h.store.database.withSession { db in try await db.raw("DELETE FROM transactions WHERE id = \(bind: newest.id.rawValue)").run() }
+            #expect(try await check.run(connectionID: connection.id, now: h.clock.now)[account.id] == .mismatch(differenceMinor: newest.amount.minorUnits))
+            #expect(try await h.store.accounts.ledgerState(account.id)?.issue?.contains("unaccounted") == true)
+            // A manual sync re-fetches the last 30 days: the row is back and the check passes.
+            try await h.engine.requestSync(connection.id)
+            try await h.drain()
+            #expect(try await h.store.accounts.ledgerState(account.id)?.issue == nil)
+
+            // A sign error shows as twice the row's amount.
+            let row = try #require(try await h.store.transactions.list(userID: user.id, limit: 1_000_000).first { $0.accountID == account.id && $0.status == .posted })
+            try await h.store.database.withSession { db in
+                try await db.raw("UPDATE transactions SET amount_minor = \(bind: -row.amount.minorUnits) WHERE id = \(bind: row.id.rawValue)").run()
+            }
+            #expect(try await check.run(connectionID: connection.id, now: h.clock.now)[account.id] == .mismatch(differenceMinor: 2 * row.amount.minorUnits))
+        }
+    }
+
     @Test("a malformed provider answer fails the sync with a recorded reason; nothing stored is lost; the connection is not left syncing", arguments: TestEngine.available)
     func malformedAnswer(engine: TestEngine) async throws {
         try await EngineHarness.run(engine) { h in

@@ -112,6 +112,19 @@ struct WindowSyncTests {
                 let settled = try await store.transactions.list(userID: user.id, limit: 100_000).filter { $0.status == .posted && $0.pendingTransactionID.map(filed.contains) == true }
                 #expect(!settled.isEmpty, "posted rows were matched to the pending rows the user had filed")
                 #expect(settled.allSatisfy { $0.category?.source == .user && $0.category?.category == "mine" })
+
+                // Each settlement is recorded with the matcher's confidence, and can be undone.
+                let posted = try #require(settled.first)
+                let links = try await store.transactionLinks.list(accountID: posted.accountID)
+                let link = try #require(links.first { $0.postedProviderID == posted.providerTransactionID })
+                #expect(link.method == "matcher" && link.confidence >= PendingMatcher.threshold && link.confidence <= 1)
+                #expect(link.pendingProviderID == posted.pendingTransactionID)
+                #expect(try await store.transactionLinks.undo(accountID: posted.accountID, postedProviderID: posted.providerTransactionID, at: Date()))
+                #expect(try await store.transactions.get(posted.id)?.pendingTransactionID == nil)
+                let revived = try await store.transactions.find(accountID: posted.accountID, providerTransactionID: link.pendingProviderID)
+                #expect(revived?.removedAt == nil, "the pending row is live again")
+                #expect(try await store.transactionLinks.list(accountID: posted.accountID).first { $0.postedProviderID == posted.providerTransactionID }?.undoneAt != nil)
+                #expect(try await !store.transactionLinks.undo(accountID: posted.accountID, postedProviderID: posted.providerTransactionID, at: Date()), "undone once")
             }
         }
     }

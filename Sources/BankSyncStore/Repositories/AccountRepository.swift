@@ -1,6 +1,6 @@
 public import BankSyncCore
-import Foundation
-import SQLKit
+public import Foundation
+public import SQLKit
 
 /// Accounts, their current balances and their daily balance history.
 public struct AccountRepository: Sendable {
@@ -122,6 +122,80 @@ public struct AccountRepository: Sendable {
                     current: Money(minorUnits: try row.int64("current_minor"), currency: currency),
                     available: try row.optionalInt64("available_minor").map { Money(minorUnits: $0, currency: currency) })
             }
+        }
+    }
+
+    /// Widens the account's fetched range to include `from…to`, inside the sync's transaction.
+    /// Older days fetched for the first time change what the balance's unfetched part is, so the
+    /// ledger baseline is dropped then (the next check takes a new one).
+    public func extendCoverage(_ id: Identifier<Account>, from: CalendarDate, to: CalendarDate, on db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            UPDATE accounts SET
+                ledger_baseline_minor = CASE WHEN coverage_from IS NOT NULL AND coverage_from > \(bind: from.description) THEN NULL ELSE ledger_baseline_minor END,
+                coverage_from = CASE WHEN coverage_from IS NULL OR coverage_from > \(bind: from.description) THEN \(bind: from.description) ELSE coverage_from END,
+                coverage_to = CASE WHEN coverage_to IS NULL OR coverage_to < \(bind: to.description) THEN \(bind: to.description) ELSE coverage_to END
+            WHERE id = \(bind: id.rawValue)
+            """
+        ).run()
+    }
+
+    /// What the ledger check knows about an account.
+    public struct LedgerState: Sendable, Equatable {
+        /// The first and last day whose rows were fetched.
+        public var coverageFrom: CalendarDate?
+        public var coverageTo: CalendarDate?
+        /// Balance minus the sum of stored posted rows when coverage last changed at its start:
+        /// the part of the balance older than the fetched range. It stays constant while the
+        /// rows are complete and correctly signed.
+        public var baselineMinor: Int64?
+        /// Why the last check failed, nil when it passed.
+        public var issue: String?
+        public var checkedAt: Date?
+    }
+
+    public func ledgerState(_ id: Identifier<Account>) async throws -> LedgerState? {
+        try await database.withSession { db in
+            guard let row = try await db.raw(
+                "SELECT coverage_from, coverage_to, ledger_baseline_minor, ledger_issue, ledger_checked_at FROM accounts WHERE id = \(bind: id.rawValue)"
+            ).first() else { return nil }
+            return LedgerState(
+                coverageFrom: try row.optionalCalendarDate("coverage_from"), coverageTo: try row.optionalCalendarDate("coverage_to"),
+                baselineMinor: try row.optionalInt64("ledger_baseline_minor"), issue: try row.optionalText("ledger_issue"),
+                checkedAt: try row.optionalInstant("ledger_checked_at"))
+        }
+    }
+
+    /// Records a ledger check's outcome (and a new baseline when given).
+    public func recordLedgerCheck(_ id: Identifier<Account>, baselineMinor: Int64?, issue: String?, at time: Date) async throws {
+        try await database.withSession { db in
+            if let baselineMinor {
+                try await db.raw(
+                    """
+                    UPDATE accounts SET ledger_baseline_minor = \(bind: baselineMinor), ledger_issue = \(bind: issue),
+                        ledger_checked_at = \(bind: time.millisecondsSince1970) WHERE id = \(bind: id.rawValue)
+                    """
+                ).run()
+            } else {
+                try await db.raw(
+                    """
+                    UPDATE accounts SET ledger_issue = \(bind: issue), ledger_checked_at = \(bind: time.millisecondsSince1970)
+                    WHERE id = \(bind: id.rawValue)
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// The sum of the account's live posted rows, in minor units.
+    public func postedSum(_ id: Identifier<Account>) async throws -> Int64 {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM transactions
+                WHERE account_id = \(bind: id.rawValue) AND status = 'posted' AND removed_at IS NULL
+                """
+            ).first()?.decode(column: "total", as: Int64.self) ?? 0
         }
     }
 

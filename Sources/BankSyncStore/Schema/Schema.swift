@@ -265,6 +265,17 @@ enum Schema {
                 )
                 """,
             ]),
+        // Coverage and the ledger check: which days of each account were fetched, and whether
+        // the stored rows move the way the bank's balance moves.
+        Migration(
+            version: 5, name: "account-ledger-check",
+            statements: [
+                "ALTER TABLE accounts ADD COLUMN coverage_from TEXT",
+                "ALTER TABLE accounts ADD COLUMN coverage_to TEXT",
+                "ALTER TABLE accounts ADD COLUMN ledger_baseline_minor BIGINT",
+                "ALTER TABLE accounts ADD COLUMN ledger_issue TEXT",
+                "ALTER TABLE accounts ADD COLUMN ledger_checked_at BIGINT",
+            ]),
     ]
 
     /// The newest schema version this binary knows.
