@@ -180,3 +180,40 @@ struct BankSyncProvidersForTests {
 
     var all: [any BankingProvider] { [plaid, teller, gocardless] }
 }
+
+@Suite("banksync demo")
+struct DemoCommandTests {
+    @Test("the demo links one bank per provider, syncs, simulates a day and reports every account equal to its bank")
+    func demo() async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("banksync")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("banksync-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let child = Process()
+        child.executableURL = binary
+        child.arguments = ["demo", "--exit", "--port", "0", "--days", "1", "--database", directory.appendingPathComponent("demo.sqlite").path]
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(child.terminationStatus == 0, "\(text)")
+        for provider in ["plaid", "teller", "gocardless"] { #expect(text.contains("\(provider) · "), "\(provider) is linked") }
+        #expect(text.components(separatedBy: "— connected;").count - 1 == 3, "\(text)")
+        let accountLines = text.split(separator: "\n").filter { $0.contains("ledger check:") }
+        #expect(accountLines.count >= 10)
+        for line in accountLines {
+            #expect(line.contains("ledger check: ok"), "\(line)")
+            // "N transactions (M pending; the bank shows N)"
+            if let range = line.range(of: #"(\d+) transactions \(\d+ pending; the bank shows (\d+)\)"#, options: .regularExpression) {
+                let numbers = line[range].split(whereSeparator: { !$0.isNumber }).map(String.init)
+                #expect(numbers.first == numbers.last, "\(line)")
+            } else {
+                Issue.record("no transaction count in \(line)")
+            }
+        }
+        #expect(text.contains("accounts.added ×3") && text.contains("sync.completed ×3"))
+    }
+}

@@ -61,6 +61,12 @@ public struct BankSyncConfiguration: Sendable {
         /// Requests a minute per provider, shared through the database.
         public var ratePerMinute: [String: Double] = ["plaid": 200, "teller": 100, "gocardless": 50]
 
+        public init(plaid: Plaid? = nil, teller: Teller? = nil, gocardless: GoCardless? = nil) {
+            self.plaid = plaid
+            self.teller = teller
+            self.gocardless = gocardless
+        }
+
         /// All three providers pointed at a `banksync sandbox` (its fixed sandbox credentials).
         public static func sandbox(baseURL: String, webhookBase: String? = nil) -> Providers {
             let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

@@ -1,4 +1,5 @@
 import BankSyncCore
+import BankSyncJobs
 public import BankSyncEngine
 import BankSyncProviders
 import BankSyncStore
@@ -11,7 +12,7 @@ import NIOCore
 ///
 /// The signature is checked before anything is read from the body (Plaid: the ES256 JWT in
 /// `Plaid-Verification`, key fetched by `kid`, issued at most 5 minutes ago, body SHA-256;
-/// Teller: HMAC-SHA256 in `Teller-Signature` within 3 minutes). Then the engine records the
+/// Teller: HMAC-SHA256 in `Teller-Signature` within 3 minutes; both on the engine's clock). Then the engine records the
 /// state or enqueues the work, and the answer goes back at once: providers retry slow
 /// receivers, and the work runs as jobs.
 public struct WebhookController: Sendable {
@@ -53,10 +54,10 @@ public struct WebhookController: Sendable {
             switch provider {
             case .plaid:
                 guard let verifier = runtime.plaidVerifier else { throw HTTPError(.notFound, message: "Plaid is not configured") }
-                try await verifier.verify(header: request.headers[.init("Plaid-Verification")!], body: body)
+                try await verifier.verify(header: request.headers[.init("Plaid-Verification")!], body: body, now: runtime.engine.queue.now())
             case .teller:
                 guard let verifier = runtime.tellerVerifier else { throw HTTPError(.notFound, message: "Teller webhooks are not configured (BANKSYNC_TELLER_WEBHOOK_SECRETS)") }
-                try verifier.verify(header: request.headers[.init("Teller-Signature")!], body: body)
+                try verifier.verify(header: request.headers[.init("Teller-Signature")!], body: body, now: runtime.engine.queue.now())
             case .gocardless:
                 throw HTTPError(.notFound)
             }

@@ -10,7 +10,7 @@ import SQLKit
 /// `banksync bench`: performance scenarios measured side by side with their raw limits.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self])
+        commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self, SyncBench.self])
 }
 
 /// Batch-upserts N transactions through the store, and in the same run loads the same rows with
@@ -63,24 +63,7 @@ struct UpsertBench: AsyncParsableCommand {
                 upsertTimes.append(try await Self.time { try await store.transactions.upsert(all) })
                 updateTimes.append(try await Self.time { try await store.transactions.upsert(all) })
             }
-            let rawPath = directory.appendingPathComponent("import-\(run).sqlite").path
-            let csv = directory.appendingPathComponent("rows-\(run).csv")
-            try await Database.withDatabase(.sqlite(path: rawPath), logger: logger) { database in
-                let store = Store(database: database, keyring: keyring)
-                let data = try await Self.prepare(store: store, tag: "r\(run)", logger: logger)
-                var text = ""
-                text.reserveCapacity(rows * 300)
-                for i in 0..<rows {
-                    text += TransactionRepository.encode(data.transaction(i, now: Date())).map { Self.csvField(Self.text($0)) }
-                        .joined(separator: ",")
-                    text += "\n"
-                }
-                try text.write(to: csv, atomically: false, encoding: .utf8)
-            }
-            importTimes.append(
-                try await Self.time {
-                    try Self.runProcess(sqlite3, [rawPath, ".import --csv \(csv.path) transactions"])
-                })
+            importTimes.append(try await Self.sqliteImportSeconds(rows: rows, sqlite3: sqlite3, directory: directory, tag: "r\(run)", keyring: keyring, logger: logger))
         }
         return [
             BenchResult(engine: "sqlite", method: "store upsert (insert)", rows: rows, seconds: upsertTimes),
@@ -107,26 +90,7 @@ struct UpsertBench: AsyncParsableCommand {
                 updateTimes.append(try await Self.time { try await store.transactions.upsert(all) })
                 try await Self.cleanUp(store: store, tag: tag)
 
-                let copyData = try await Self.prepare(store: store, tag: tag + "c", logger: logger)
-                var buffer = ByteBuffer()
-                for i in 0..<rows {
-                    let fields = TransactionRepository.encode(copyData.transaction(i, now: Date())).map { Self.copyField(Self.text($0)) }
-                    buffer.writeString(fields.joined(separator: "\t"))
-                    buffer.writeString("\n")
-                }
-                let connection = try await PostgresConnection.connect(
-                    configuration: .init(
-                        host: location.host, port: location.port, username: location.username,
-                        password: location.password, database: location.database, tls: .disable),
-                    id: 1, logger: logger)
-                copyTimes.append(
-                    try await Self.time {
-                        try await connection.copyFrom(table: "transactions", columns: TransactionRepository.columns, logger: logger) {
-                            writer in try await writer.write(buffer)
-                        }
-                    })
-                try await connection.close()
-                try await Self.cleanUp(store: store, tag: tag + "c")
+                copyTimes.append(try await Self.postgresCopySeconds(rows: rows, store: store, location: location, tag: tag + "c", logger: logger))
             }
         }
         return [
@@ -134,6 +98,71 @@ struct UpsertBench: AsyncParsableCommand {
             BenchResult(engine: "postgres", method: "store upsert (update)", rows: rows, seconds: updateTimes),
             BenchResult(engine: "postgres", method: "COPY (raw)", rows: rows, seconds: copyTimes),
         ]
+    }
+
+    // MARK: Raw baselines
+
+    /// Seconds `sqlite3 .import` takes to load `rows` synthetic transactions into a fresh file.
+    static func sqliteImportSeconds(rows: Int, sqlite3: String, directory: URL, tag: String, keyring: Keyring, logger: Logger) async throws -> Double {
+        let rawPath = directory.appendingPathComponent("import-\(tag).sqlite").path
+        let csv = directory.appendingPathComponent("rows-\(tag).csv")
+        try await Database.withDatabase(.sqlite(path: rawPath), logger: logger) { database in
+            let store = Store(database: database, keyring: keyring)
+            let data = try await Self.prepare(store: store, tag: tag, logger: logger)
+            var text = ""
+            text.reserveCapacity(rows * 300)
+            for i in 0..<rows {
+                text += TransactionRepository.encode(data.transaction(i, now: Date())).map { Self.csvField(Self.text($0)) }.joined(separator: ",")
+                text += "\n"
+            }
+            try text.write(to: csv, atomically: false, encoding: .utf8)
+        }
+        defer {
+            try? FileManager.default.removeItem(atPath: rawPath)
+            try? FileManager.default.removeItem(at: csv)
+        }
+        return try await Self.time { try Self.runProcess(sqlite3, [rawPath, ".import --csv \(csv.path) transactions"]) }
+    }
+
+    /// Seconds PostgreSQL `COPY` takes to load `rows` synthetic transactions (removed afterwards).
+    static func postgresCopySeconds(rows: Int, store: Store, location: DatabaseURL.PostgresLocation, tag: String, logger: Logger) async throws -> Double {
+        let data = try await Self.prepare(store: store, tag: tag, logger: logger)
+        var buffer = ByteBuffer()
+        for i in 0..<rows {
+            let fields = TransactionRepository.encode(data.transaction(i, now: Date())).map { Self.copyField(Self.text($0)) }
+            buffer.writeString(fields.joined(separator: "\t"))
+            buffer.writeString("\n")
+        }
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(
+                host: location.host, port: location.port, username: location.username, password: location.password, database: location.database,
+                tls: .disable),
+            id: 1, logger: logger)
+        let seconds = try await Self.time {
+            try await connection.copyFrom(table: "transactions", columns: TransactionRepository.columns, logger: logger) { writer in
+                try await writer.write(buffer)
+            }
+        }
+        try await connection.close()
+        try await Self.cleanUp(store: store, tag: tag)
+        return seconds
+    }
+
+    /// The raw bulk-insert rate (rows/s) of `rows` on the engine of `url`, for other benches' ratios.
+    static func rawRate(rows: Int, url: DatabaseURL, logger: Logger) async throws -> Double {
+        let keyring = try Keyring(parsing: "bench:\(Keyring.generateKeyBase64())", activeKeyID: nil)
+        switch url {
+        case .postgres(let location):
+            return try await Database.withDatabase(url, logger: logger) { database in
+                Double(rows) / (try await postgresCopySeconds(rows: rows, store: Store(database: database, keyring: keyring), location: location, tag: "raw-\(UUID().uuidString.prefix(8))", logger: logger))
+            }
+        default:
+            guard let sqlite3 = Self.which("sqlite3") else { throw Bootstrap.fail("the SQLite baseline needs the sqlite3 command (apt-get install sqlite3)") }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("banksync-raw-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            return Double(rows) / (try await sqliteImportSeconds(rows: rows, sqlite3: sqlite3, directory: directory, tag: "raw", keyring: keyring, logger: logger))
+        }
     }
 
     // MARK: Helpers
