@@ -155,6 +155,7 @@ let package = Package(
                 "BankSyncStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/BankSyncTesting",
             swiftSettings: swiftSettings

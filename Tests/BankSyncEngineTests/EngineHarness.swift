@@ -73,7 +73,7 @@ struct EngineHarness {
                         world: world, store: store, queue: queue, engine: engine, clock: clock, plaid: plaid, teller: teller, gocardless: gocardless,
                         plaidVerifier: PlaidWebhookVerifier { try await plaid.webhookKey(id: $0) },
                         tellerVerifier: TellerWebhookVerifier(secrets: ["sandbox-teller-signing-secret"]), logger: logger)
-                    try await withService(worker) { try await body(harness) }
+                    try await withServices([worker]) { try await body(harness) }
                 } catch {
                     try? await http.shutdown()
                     throw error
@@ -86,23 +86,9 @@ struct EngineHarness {
     /// Waits until no job is due or running (jobs scheduled later on the simulated clock wait
     /// for ``advance(hours:)``).
     func drain(timeout: Duration = .seconds(60)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        var quiet = 0
-        while ContinuousClock.now < deadline {
-            let busy = try await store.database.withSession { db in
-                try await db.raw(
-                    """
-                    SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'
-                        OR (state IN ('available', 'retryable') AND scheduled_at <= \(bind: Int64(clock.now.timeIntervalSince1970 * 1000)))
-                    """
-                ).first()?.decode(column: "n", as: Int.self) ?? 0
-            }
-            quiet = busy == 0 ? quiet + 1 : 0
-            if quiet >= 3 { return }
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        if try await queue.waitUntilIdle(timeout: timeout) { return }
         let stuck = try await store.database.withSession { db in
-            try await db.raw("SELECT name, state, attempt FROM jobs WHERE state NOT IN ('completed', 'discarded', 'cancelled')").all()
+            try await db.raw("SELECT name, state FROM jobs WHERE state NOT IN ('completed', 'discarded', 'cancelled')").all()
                 .map { "\(try $0.decode(column: "name", as: String.self)):\(try $0.decode(column: "state", as: String.self))" }
         }
         throw DrainTimedOut(pending: stuck)
@@ -225,22 +211,4 @@ func expectStoreEqualsSandbox(
 struct DrainTimedOut: Error, CustomStringConvertible {
     let pending: [String]
     var description: String { "the queue did not drain; still pending: \(pending.joined(separator: ", "))" }
-}
-
-/// Runs `service` for the duration of `body`, then shuts it down gracefully.
-func withService<T: Sendable>(_ service: any Service, _ body: () async throws -> T) async throws -> T {
-    let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [], logger: Logger(label: "svc")))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        do {
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-    }
 }

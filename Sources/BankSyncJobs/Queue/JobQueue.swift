@@ -138,6 +138,35 @@ public final class JobQueue: Sendable {
         }
     }
 
+    /// Jobs running now or due to run (available or retryable, scheduled at or before the
+    /// queue's clock), across all queues. Jobs waiting for a later time do not count.
+    public func dueOrRunning() async throws -> Int {
+        let now = self.now().millisecondsSince1970
+        return try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'
+                    OR (state IN ('available', 'retryable') AND scheduled_at <= \(bind: now))
+                """
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    /// Waits until ``dueOrRunning()`` has been 0 for `quietChecks` checks in a row (a finishing
+    /// job may enqueue the next), polling every `interval`.
+    /// - Returns: false if `timeout` passed first.
+    @discardableResult
+    public func waitUntilIdle(timeout: Duration, interval: Duration = .milliseconds(25), quietChecks: Int = 3) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var quiet = 0
+        while ContinuousClock.now < deadline {
+            quiet = try await dueOrRunning() == 0 ? quiet + 1 : 0
+            if quiet >= quietChecks { return true }
+            try await Task.sleep(for: interval)
+        }
+        return false
+    }
+
     /// `jst_` + 64 hex digits of secure randomness.
     static func makeToken() -> String { TimeOrderedID.secret(prefix: "jst_") }
 }

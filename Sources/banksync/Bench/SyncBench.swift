@@ -138,7 +138,7 @@ struct SyncBench: AsyncParsableCommand {
                 defer { Task { await group.triggerGracefulShutdown() } }
 
                 // Initial sync: every setup job is queued; the clock starts when the workers do.
-                let initialSeconds = try await Self.time { try await Self.drain(database, clock: clock) }
+                let initialSeconds = try await Self.time { try await queue.waitUntilIdle(timeout: .seconds(3_600), interval: .milliseconds(100), quietChecks: 2) }
                 let initialRows = try await Self.count(database)
                 let failures = try await Self.failed(database)
                 if failures > 0 { print("\(engine): \(failures) jobs failed during the initial sync (see the jobs table)") }
@@ -151,7 +151,7 @@ struct SyncBench: AsyncParsableCommand {
                 clock.set(offset: try await sandbox.clock(http).timeIntervalSince(Date()))
                 for connection in linked { try await syncEngine.requestSync(connection.id, days: 10) }
                 let changedBefore = try await Self.changed(database)
-                let incrementalSeconds = try await Self.time { try await Self.drain(database, clock: clock) }
+                let incrementalSeconds = try await Self.time { try await queue.waitUntilIdle(timeout: .seconds(3_600), interval: .milliseconds(100), quietChecks: 2) }
                 let changed = try await Self.changed(database) - changedBefore
                 lines.append(Self.line(engine, "incremental sync (1 day later)", linked.count, changed, incrementalSeconds, nil))
                 await group.triggerGracefulShutdown()
@@ -165,23 +165,6 @@ struct SyncBench: AsyncParsableCommand {
         let rate = Double(rows) / seconds
         let ratio = raw.map { String(format: "%.2f", rate / $0) } ?? "-"
         return "| \(engine) | \(phase) | \(connections) | \(rows) | \(String(format: "%.1f", seconds)) | \(Int(rate)) | \(ratio) | \(peakRSSMegabytes()) |"
-    }
-
-    /// Waits until no job is due or running.
-    static func drain(_ database: Database, clock: OffsetClock) async throws {
-        var quiet = 0
-        while quiet < 2 {
-            let busy = try await database.withSession { db in
-                try await db.raw(
-                    """
-                    SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'
-                        OR (state IN ('available', 'retryable') AND scheduled_at <= \(bind: Int64(clock.now().timeIntervalSince1970 * 1000)))
-                    """
-                ).first()?.decode(column: "n", as: Int.self) ?? 0
-            }
-            quiet = busy == 0 ? quiet + 1 : 0
-            try await Task.sleep(for: .milliseconds(busy == 0 ? 100 : 250))
-        }
     }
 
     static func count(_ database: Database) async throws -> Int {

@@ -133,7 +133,7 @@ struct DemoCommand: AsyncParsableCommand {
                 userID: user.id, provider: .gocardless, completion: .requisition(id: session.token), institutionID: "REVOLUT_REVOGB21", institutionName: "Revolut").0)
         }
         print("Linked \(connections.count) connections; initial sync…")
-        try await Self.drain(store.database, clock: clock)
+        try await engine.queue.waitUntilIdle(timeout: .seconds(120), interval: .milliseconds(100))
 
         for day in 0..<days {
             // Minute by minute, so the sandbox's webhooks reach /webhooks/* while fresh.
@@ -149,7 +149,7 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
             try await JobScheduler(queue: engine.queue, schedules: try engine.schedules(), logger: logger).tick()
-            try await Self.drain(store.database, clock: clock)
+            try await engine.queue.waitUntilIdle(timeout: .seconds(120), interval: .milliseconds(100))
             print("Day \(day + 1) simulated (\(CalendarDate(clock.now())))")
         }
         try await Self.report(store: store, world: world, user: user, connections: connections)
@@ -195,23 +195,5 @@ struct DemoCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(25))
         }
         throw Bootstrap.fail("a server did not start listening within 10 seconds")
-    }
-
-    /// Waits until no job is due or running on the demo's clock.
-    static func drain(_ database: Database, clock: OffsetClock) async throws {
-        var quiet = 0
-        let deadline = ContinuousClock.now + .seconds(120)
-        while quiet < 3 && ContinuousClock.now < deadline {
-            let busy = try await database.withSession { db in
-                try await db.raw(
-                    """
-                    SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'
-                        OR (state IN ('available', 'retryable') AND scheduled_at <= \(bind: Int64(clock.now().timeIntervalSince1970 * 1000)))
-                    """
-                ).first()?.decode(column: "n", as: Int.self) ?? 0
-            }
-            quiet = busy == 0 ? quiet + 1 : 0
-            try await Task.sleep(for: .milliseconds(100))
-        }
     }
 }
