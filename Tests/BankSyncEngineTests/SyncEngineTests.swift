@@ -152,6 +152,40 @@ struct SyncEngineTests {
         }
     }
 
+    @Test("create-link-token: new and update mode for each provider, as job results; a wrong connection is refused", arguments: TestEngine.available)
+    func linkTokens(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let plaid = try await h.link(.plaid, user: user)
+            let teller = try await h.link(.teller, user: user)
+            let gocardless = try await h.link(.gocardless, user: user)
+            try await h.drain()
+            func result(_ job: LinkTokenJob) async throws -> (JobStatus, LinkTokenResult?) {
+                let enqueued = try await h.queue.enqueue(SyncJobs.createLinkToken, job)
+                try await h.drain()
+                let token = try #require(enqueued.accessToken)
+                let status = try #require(try await h.queue.status(id: enqueued.id, token: token))
+                let decoded = try status.result.map { try JSONDecoder().decode(LinkTokenResult.self, from: Data($0.utf8)) }
+                return (status, decoded)
+            }
+            let newPlaid = try #require(try await result(LinkTokenJob(userID: user.id, provider: .plaid)).1)
+            #expect(newPlaid.mode == "new" && newPlaid.token.hasPrefix("link-sandbox-"))
+            let updatePlaid = try #require(try await result(LinkTokenJob(userID: user.id, provider: .plaid, connectionID: plaid.id)).1)
+            #expect(updatePlaid.mode == "update" && updatePlaid.token.hasPrefix("link-sandbox-"))
+            let updateTeller = try #require(try await result(LinkTokenJob(userID: user.id, provider: .teller, connectionID: teller.id)).1)
+            #expect(updateTeller.mode == "update" && updateTeller.url?.contains(teller.providerConnectionID) == true)
+            let newGoCardless = try #require(try await result(LinkTokenJob(userID: user.id, provider: .gocardless, institutionID: "REVOLUT_REVOGB21", redirectURL: "https://app.example/back")).1)
+            #expect(newGoCardless.mode == "new" && newGoCardless.url != nil)
+            let updateGoCardless = try #require(try await result(LinkTokenJob(userID: user.id, provider: .gocardless, connectionID: gocardless.id, redirectURL: "https://app.example/back")).1)
+            #expect(updateGoCardless.mode == "update" && updateGoCardless.url != nil && updateGoCardless.token != newGoCardless.token)
+            // GoCardless without a bank, and another provider's connection, fail with a reason.
+            let (missing, _) = try await result(LinkTokenJob(userID: user.id, provider: .gocardless))
+            #expect(missing.state == .discarded && missing.errors.last?.message.contains("institution") == true)
+            let (wrong, _) = try await result(LinkTokenJob(userID: user.id, provider: .plaid, connectionID: teller.id))
+            #expect(wrong.state == .discarded && wrong.errors.last?.message.contains("not a plaid connection") == true)
+        }
+    }
+
     @Test("the expiry check run daily for two weeks emits exactly one warning and one critical notice", arguments: TestEngine.available)
     func expiryNotices(engine: TestEngine) async throws {
         try await EngineHarness.run(engine) { h in

@@ -52,7 +52,9 @@ public actor SandboxWorld {
     public let institutions: [SandboxInstitution]
     var connectionOrder: [String] = []
     var connections: [String: SandboxConnection] = [:]
-    var accountOrder: [String] = []
+    /// Account ids per connection, in creation order (a scan of every account per request was
+    /// quadratic in the number of connections).
+    var accountsByConnection: [String: [String]] = [:]
     var accounts: [String: SandboxAccount] = [:]
     var transactions: [SandboxTransaction] = []
     /// Row indices per account, in creation order.
@@ -102,7 +104,7 @@ public actor SandboxWorld {
     public func allConnections() -> [SandboxConnection] { connectionOrder.compactMap { connections[$0] } }
 
     public func accounts(ofConnection id: String) -> [SandboxAccount] {
-        accountOrder.compactMap { accounts[$0] }.filter { $0.connectionID == id }
+        (accountsByConnection[id] ?? []).compactMap { accounts[$0] }
     }
 
     public func account(_ id: String) -> SandboxAccount? { accounts[id] }

@@ -85,7 +85,7 @@ extension SandboxWorld {
                 id: providerID(provider, "acc", &random), connectionID: id, provider: provider, kind: kind, name: name,
                 officialName: official, mask: mask, currency: currency, openingBalance: opening, creditLimit: limit, iban: iban)
             accounts[account.id] = account
-            accountOrder.append(account.id)
+            accountsByConnection[account.connectionID, default: []].append(account.id)
             rowsByAccount[account.id] = []
         }
         // History: replay each past day, so pending rows post exactly as they would live.

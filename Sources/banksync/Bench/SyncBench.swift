@@ -73,7 +73,7 @@ struct SyncBench: AsyncParsableCommand {
         } else {
             print("postgres: skipped (set --postgres-url or BANKSYNC_TEST_POSTGRES_URL)")
         }
-        print("| engine | phase | connections | transactions | wall s | transactions/s | × raw | peak RSS MB |")
+        print("| engine | phase | connections | transactions | wall s | transactions/s | × raw | peak RSS MB (process, so far) |")
         print("|---|---|---|---|---|---|---|---|")
         for line in lines { print(line) }
     }
@@ -88,6 +88,7 @@ struct SyncBench: AsyncParsableCommand {
         let offset = try await sandbox.clock(http).timeIntervalSince(Date())
         let clock = OffsetClock(offset: offset)
         var lines: [String] = []
+        var cpuNotes: [String] = []
         try await Database.withDatabase(url, logger: logger) { database in
             try await Migrator(database: database, logger: logger).migrate()
             let store = Store(database: database, keyring: try Keyring(parsing: "bench:\(Keyring.generateKeyBase64())", activeKeyID: nil))
@@ -142,9 +143,14 @@ struct SyncBench: AsyncParsableCommand {
                 let initialRows = try await Self.count(database)
                 let failures = try await Self.failed(database)
                 if failures > 0 { print("\(engine): \(failures) jobs failed during the initial sync (see the jobs table)") }
+                // The peak before the baseline, which builds its bulk-load input in this process.
+                let peak = Self.peakRSSMegabytes()
                 var raw: Double?
                 if !skipRaw { raw = try await UpsertBench.rawRate(rows: initialRows, url: url, logger: logger) }
-                lines.append(Self.line(engine, "initial sync", linked.count, initialRows, initialSeconds, raw))
+                lines.append(Self.line(engine, "initial sync", linked.count, initialRows, initialSeconds, raw, peak: peak))
+                cpuNotes.append(
+                    "\(engine): CPU during the run — BankSync \(String(format: "%.0f", Self.ownCPUSeconds())) s, "
+                        + "sandbox \(String(format: "%.0f", sandbox.cpuSeconds())) s (both on the same cores)")
 
                 // A day later: one sync of every connection.
                 _ = try await sandbox.control(http, "POST", "/clock/advance", body: #"{"days": 1}"#)
@@ -153,18 +159,19 @@ struct SyncBench: AsyncParsableCommand {
                 let changedBefore = try await Self.changed(database)
                 let incrementalSeconds = try await Self.time { try await queue.waitUntilIdle(timeout: .seconds(3_600), interval: .milliseconds(100), quietChecks: 2) }
                 let changed = try await Self.changed(database) - changedBefore
-                lines.append(Self.line(engine, "incremental sync (1 day later)", linked.count, changed, incrementalSeconds, nil))
+                lines.append(Self.line(engine, "incremental sync (1 day later)", linked.count, changed, incrementalSeconds, nil, peak: Self.peakRSSMegabytes()))
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
         }
+        for note in cpuNotes { print(note) }
         return lines
     }
 
-    static func line(_ engine: String, _ phase: String, _ connections: Int, _ rows: Int, _ seconds: Double, _ raw: Double?) -> String {
+    static func line(_ engine: String, _ phase: String, _ connections: Int, _ rows: Int, _ seconds: Double, _ raw: Double?, peak: Int) -> String {
         let rate = Double(rows) / seconds
         let ratio = raw.map { String(format: "%.2f", rate / $0) } ?? "-"
-        return "| \(engine) | \(phase) | \(connections) | \(rows) | \(String(format: "%.1f", seconds)) | \(Int(rate)) | \(ratio) | \(peakRSSMegabytes()) |"
+        return "| \(engine) | \(phase) | \(connections) | \(rows) | \(String(format: "%.1f", seconds)) | \(Int(rate)) | \(ratio) | \(peak) |"
     }
 
     static func count(_ database: Database) async throws -> Int {
@@ -192,6 +199,13 @@ struct SyncBench: AsyncParsableCommand {
         try await body()
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// CPU seconds (user + system) this process has used so far.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     /// This process's peak resident set (VmHWM), in MB.
@@ -240,6 +254,17 @@ struct SandboxProcess {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw Bootstrap.fail("the sandbox child process did not start on port \(port)")
+    }
+
+    /// CPU seconds (user + system) the sandbox has used so far, from /proc.
+    func cpuSeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return -1 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based) → 11 and 12 here.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return -1 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     func stop() {
