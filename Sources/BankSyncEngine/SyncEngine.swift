@@ -108,7 +108,8 @@ public struct SyncEngine: Sendable {
             existing.errorCode = nil
             existing.errorCount = 0
             existing.recoveryAttempts = 0
-            existing.nextSyncAt = nil
+            // Due now: the tick syncs it after setup and discovery (its lock key keeps the order).
+            existing.nextSyncAt = now
             existing.updatedAt = now
             let job = try await store.database.transaction { [existing] db in
                 try await store.connections.update(existing, on: db)

@@ -73,6 +73,9 @@ struct EngineHarness {
                         world: world, store: store, queue: queue, engine: engine, clock: clock, plaid: plaid, teller: teller, gocardless: gocardless,
                         plaidVerifier: PlaidWebhookVerifier { try await plaid.webhookKey(id: $0) },
                         tellerVerifier: TellerWebhookVerifier(secrets: ["sandbox-teller-signing-secret"]), logger: logger)
+                    // The scheduler's first sight of a schedule only records it: do that now, so the
+                    // first advance already ticks.
+                    try await JobScheduler(queue: queue, schedules: try engine.schedules(), logger: logger).tick()
                     try await withServices([worker]) { try await body(harness) }
                 } catch {
                     try? await http.shutdown()
@@ -145,8 +148,21 @@ struct EngineHarness {
         return user
     }
 
-    /// Links one sandbox bank per provider the way each provider's front end would, through the engine.
+    /// Links one sandbox bank per provider the way each provider's front end would, through the
+    /// engine; a transient failure (a short test timeout on a loaded machine) is tried again, as
+    /// an app would.
     func link(_ provider: Provider, user: User) async throws -> Connection {
+        var attempt = 0
+        while true {
+            do {
+                return try await linkOnce(provider, user: user)
+            } catch let error as ProviderError where error.isRetryable && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func linkOnce(_ provider: Provider, user: User) async throws -> Connection {
         switch provider {
         case .plaid:
             let token = try await plaid.sandboxPublicToken(institutionID: "ins_109508")

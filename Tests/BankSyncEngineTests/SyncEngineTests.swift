@@ -97,6 +97,18 @@ struct SyncEngineTests {
             #expect(try await h.store.connections.get(plaid.id)?.status == .connected)
             try await h.expectConverged(plaid, "after the relink")
 
+            // Teller Connect's reconnect hands back the same enrollment: the connection is
+            // re-pointed (no second one) and synced by the next tick.
+            _ = await h.world.setState(.active, ofConnection: teller.providerConnectionID)
+            let token = try #require(try await h.store.connections.accessToken(for: teller.id))
+            let (again, _) = try await h.engine.link(
+                userID: user.id, provider: .teller, completion: .enrollment(accessToken: token, enrollmentID: teller.providerConnectionID))
+            #expect(again.id == teller.id)
+            try await h.advance(seconds: 60)
+            #expect(try await h.store.connections.get(teller.id)?.status == .connected)
+            #expect(try await h.store.connections.list(userID: user.id).filter { $0.provider == .teller }.count == 1)
+            try await h.expectConverged(teller, "after the Teller reconnect")
+
             // Unknown items and broken bodies are answered, not crashed on.
             let unknown = try await h.engine.handleWebhook(provider: .plaid, body: Array(#"{"item_id": "nope", "webhook_type": "TRANSACTIONS", "webhook_code": "SYNC_UPDATES_AVAILABLE"}"#.utf8))
             #expect(unknown.action.hasPrefix("ignored"))

@@ -99,13 +99,15 @@ public struct ConnectionRepository: Sendable {
     }
 
     /// Connections whose `next_sync_at` has come, earliest first: the scheduler's tick.
-    /// Served by the partial index `connections_due`; only states a sync may start from.
+    /// Served by the partial index `connections_due`; only states a sync may start from, and
+    /// `syncing` (another job of the connection is running: the sync queues behind it on the
+    /// connection's lock key instead of waiting for the next tick).
     public func due(at now: Date, limit: Int) async throws -> [Connection] {
         try await database.withSession { db in
             try await db.raw(
                 """
                 SELECT * FROM connections WHERE next_sync_at IS NOT NULL AND next_sync_at <= \(bind: now.millisecondsSince1970)
-                    AND status IN ('connected', 'pending_refresh', 'error')
+                    AND status IN ('connected', 'syncing', 'pending_refresh', 'error')
                 ORDER BY next_sync_at LIMIT \(bind: limit)
                 """
             ).all().map(Self.decode)
@@ -119,7 +121,7 @@ public struct ConnectionRepository: Sendable {
                 """
                 SELECT * FROM connections WHERE next_balance_sync_at IS NOT NULL
                     AND next_balance_sync_at <= \(bind: now.millisecondsSince1970)
-                    AND status IN ('connected', 'pending_refresh', 'error')
+                    AND status IN ('connected', 'syncing', 'pending_refresh', 'error')
                 ORDER BY next_balance_sync_at LIMIT \(bind: limit)
                 """
             ).all().map(Self.decode)
