@@ -113,15 +113,15 @@ extension SyncEngine {
         case .reauthRequired:
             try await needsUser(id, status: .requiresReauth, code: providerError?.code ?? "reauth_required")
             logger.warning("the connection needs the user to log in again", metadata: metadata)
-            throw JobControl.discard(reason: error.localizedDescriptionText)
+            throw JobControl.discard(reason: "\(error)")
         case .invalidToken:
             try await needsUser(id, status: .revoked, code: providerError?.code ?? "invalid_token")
             logger.warning("the provider no longer accepts the connection's token", metadata: metadata)
-            throw JobControl.discard(reason: error.localizedDescriptionText)
+            throw JobControl.discard(reason: "\(error)")
         case .consentExpired:
             try await needsUser(id, status: .expired, code: providerError?.code ?? "consent_expired")
             logger.warning("the connection's consent has ended", metadata: metadata)
-            throw JobControl.discard(reason: error.localizedDescriptionText)
+            throw JobControl.discard(reason: "\(error)")
         default:
             let retryable = providerError.map(\.isRetryable) ?? !(error is JobControl)
             let exhausted = !retryable || context.attempt >= context.maxAttempts
@@ -145,7 +145,7 @@ extension SyncEngine {
                 try await queue.enqueue(SyncJobs.connectionRecovery, RecoveryJob(connectionID: id, attempt: 1), at: at, in: db)
             }
             logger.error("sync job gave up; connection recovery scheduled", metadata: metadata.merging(["recovery_at": "\(at)"]) { a, _ in a })
-            throw JobControl.discard(reason: error.localizedDescriptionText)
+            throw JobControl.discard(reason: "\(error)")
         }
     }
 
@@ -171,9 +171,4 @@ extension SyncEngine {
             try await store.events.emit(event, on: db)
         }
     }
-}
-
-extension Error {
-    /// The error as one line for a job's error history.
-    var localizedDescriptionText: String { "\(self)" }
 }

@@ -378,15 +378,8 @@ public struct SyncEngine: Sendable {
             }
             logger.info("connection recovered", metadata: metadata)
             return SyncJobResult(outcome: "recovered")
-        case .expiresAt(nil):
-            try await needsUser(id, status: .expired, code: "consent_expired")
-            return SyncJobResult(outcome: "needs user", detail: "consent expired")
-        case .reauthRequired(let reason):
-            try await needsUser(id, status: .requiresReauth, code: reason)
-            return SyncJobResult(outcome: "needs user", detail: reason)
-        case .revoked:
-            try await needsUser(id, status: .revoked, code: "revoked")
-            return SyncJobResult(outcome: "needs user", detail: "revoked")
+        case .expiresAt(nil), .reauthRequired, .revoked:
+            return try await needsUser(id, health: health)
         }
     }
 
@@ -400,16 +393,23 @@ public struct SyncEngine: Sendable {
             connection.updatedAt = now
             try await store.connections.update(connection)
             return SyncJobResult(outcome: "healthy")
-        case .expiresAt(nil):
-            try await needsUser(connection.id, status: .expired, code: "consent_expired")
-            return SyncJobResult(outcome: "needs user", detail: "consent expired")
-        case .reauthRequired(let reason):
-            try await needsUser(connection.id, status: .requiresReauth, code: reason)
-            return SyncJobResult(outcome: "needs user", detail: reason)
-        case .revoked:
-            try await needsUser(connection.id, status: .revoked, code: "revoked")
-            return SyncJobResult(outcome: "needs user", detail: "revoked")
+        case .expiresAt(nil), .reauthRequired, .revoked:
+            return try await needsUser(connection.id, health: health)
         }
+    }
+
+    /// Records a health answer only the user can act on (ended consent, login required,
+    /// revoked) and says so as the job's result.
+    func needsUser(_ id: Identifier<Connection>, health: ProviderConnectionHealth) async throws -> SyncJobResult {
+        let (status, code): (ConnectionStatus, String)
+        switch health {
+        case .reauthRequired(let reason): (status, code) = (.requiresReauth, reason)
+        case .revoked: (status, code) = (.revoked, "revoked")
+        case .expiresAt(nil): (status, code) = (.expired, "consent_expired")
+        case .healthy, .expiresAt(.some): return SyncJobResult(outcome: "healthy")
+        }
+        try await needsUser(id, status: status, code: code)
+        return SyncJobResult(outcome: "needs user", detail: code)
     }
 
     /// `check-connection-expiration`: one `connection.expiring` warning 14 days before a consent
