@@ -33,15 +33,22 @@ public struct CursorTransactionSync: Sendable {
                 try await discoverAccounts(connection, credential: credential, now: now)
                 accounts = try await accountsByProviderID(connection.id)
             }
+            var counts = SyncCounts(details: ["pages": "\(delta.pages)", "restarts": "\(delta.restarts)"])
+            counts.skip(delta.rejected, logger: logger)
             var rows: [Transaction] = []
-            var skipped = 0
-            for incoming in delta.added + delta.modified {
-                guard let account = accounts[incoming.providerAccountID] else {
-                    skipped += 1
-                    logger.warning("skipping a transaction for an account the provider did not list", metadata: ["provider_account": "\(incoming.providerAccountID)"])
-                    continue
+            for (list, isAdded) in [(delta.added, true), (delta.modified, false)] {
+                for incoming in list {
+                    guard let account = accounts[incoming.providerAccountID] else {
+                        counts.skip(
+                            [RejectedRow(
+                                providerTransactionID: incoming.providerTransactionID, providerAccountID: incoming.providerAccountID,
+                                reason: "account \(incoming.providerAccountID) is not one the provider lists for this connection")],
+                            logger: logger)
+                        continue
+                    }
+                    rows.append(Self.transaction(incoming, account: account, now: now))
+                    if isAdded { counts.added += 1 } else { counts.modified += 1 }
                 }
-                rows.append(Self.transaction(incoming, account: account, now: now))
             }
             let removals = delta.removed.compactMap { removed in
                 accounts[removed.accountID].map { TransactionKey(accountID: $0.id, providerTransactionID: removed.transactionID) }
@@ -55,7 +62,8 @@ public struct CursorTransactionSync: Sendable {
             saved.cursor = delta.nextCursor
             saved.lastSyncedAt = now
             saved.updatedAt = now
-            let removedCount = try await store.database.transaction { [saved] db in
+            counts.reconciled = settlements.count
+            counts.removed = try await store.database.transaction { [saved] db in
                 try await store.transactions.upsert(rows, on: db)
                 for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
                 try await store.transactionLinks.record(
@@ -73,9 +81,7 @@ public struct CursorTransactionSync: Sendable {
                 try await store.connections.update(saved, on: db)
                 return removed
             }
-            return SyncCounts(
-                added: delta.added.count - skipped, modified: delta.modified.count, removed: removedCount,
-                details: ["pages": "\(delta.pages)", "restarts": "\(delta.restarts)"])
+            return counts
         }
     }
 

@@ -93,15 +93,42 @@ public struct SyncEngine: Sendable {
 
     /// Completes a link the user finished at the provider, stores the connection (or re-links
     /// the existing one: update mode) and enqueues `connection-setup` in the same transaction.
+    /// - Parameter replacing: the connection an update/reconnect-mode link was started for.
+    ///   Needed where reconnecting issues a new credential (GoCardless: a new requisition, with
+    ///   new account ids that discovery maps onto the known accounts); without it such a link
+    ///   would become a second connection. Plaid update mode and Teller reconnect keep their
+    ///   ids and are recognised without it.
+    /// - Throws: ``StoreError`` `.notFound` when `replacing` is not this user's connection at
+    ///   this provider, `.conflict` when it is disconnected; ``ProviderError`` from the provider.
     public func link(
-        userID: Identifier<User>, provider: Provider, completion: LinkCompletion, institutionID: String? = nil, institutionName: String? = nil
+        userID: Identifier<User>, provider: Provider, completion: LinkCompletion, institutionID: String? = nil, institutionName: String? = nil,
+        replacing: Identifier<Connection>? = nil
     ) async throws -> (Connection, EnqueuedJob) {
+        var target: Connection?
+        if let replacing {
+            guard let existing = try await store.connections.get(replacing), existing.userID == userID, existing.provider == provider else {
+                throw StoreError(.notFound, "connection \(replacing) is not a \(provider.rawValue) connection of this user")
+            }
+            guard existing.status != .disconnected else { throw StoreError(.conflict, "connection \(replacing) is disconnected: link it anew") }
+            target = existing
+        }
         let client = try self.provider(provider)
         let credential = try await client.completeLink(completion)
         let now = self.now
-        if var existing = try await store.connections.find(provider: provider, providerConnectionID: credential.externalID) {
+        let found = try await store.connections.find(provider: provider, providerConnectionID: credential.externalID)
+        if let found, let target, found.id != target.id {
+            throw ProviderError(.permanent, provider: provider, code: "link_owned_elsewhere", message: "this link already belongs to connection \(found.id)")
+        }
+        if var existing = target ?? found {
             guard existing.userID == userID else {
                 throw ProviderError(.permanent, provider: provider, code: "link_owned_elsewhere", message: "this link belongs to another user")
+            }
+            let previous = existing.providerConnectionID != credential.externalID ? try await self.credential(existing) : nil
+            if previous != nil {
+                // A new credential for the same bank login: a new consent period starts.
+                existing.providerConnectionID = credential.externalID
+                existing.consentGrantedAt = now
+                existing.consentExpiresAt = configuration.defaultConsentDays[provider].map { now.addingTimeInterval(Double($0) * 86_400) }
             }
             try await store.connections.setAccessToken(credential.secret, for: existing.id)
             if existing.status != .connected && existing.status != .syncing { try existing.setStatus(.connected) }
@@ -116,6 +143,12 @@ public struct SyncEngine: Sendable {
                 return try await queue.enqueue(SyncJobs.connectionSetup, ConnectionJob(connectionID: existing.id, reason: "relink"), in: db)
             }
             logger.info("connection re-linked", metadata: ["connection_id": "\(existing.id)", "provider": "\(provider.rawValue)"])
+            if let previous {
+                // The old credential is spent; ending it at the provider is a courtesy.
+                do { try await client.remove(previous) } catch {
+                    logger.info("the replaced credential could not be removed at the provider", metadata: ["connection_id": "\(existing.id)", "error": "\(error)"])
+                }
+            }
             return (existing, job)
         }
         let connection = Connection(
@@ -203,8 +236,17 @@ public struct SyncEngine: Sendable {
     func accountDiscovery(_ job: ConnectionJob, _ context: JobContext) async throws -> SyncJobResult {
         try await guarded(job.connection, context, requireSyncable: false) { connection, credential, client in
             let listed = try await client.accounts(credential)
-            let known = Dictionary(try await store.accounts.list(connectionID: connection.id).map { ($0.providerAccountID, $0) }, uniquingKeysWith: { a, _ in a })
             let now = self.now
+            var known = Dictionary(try await store.accounts.list(connectionID: connection.id).map { ($0.providerAccountID, $0) }, uniquingKeysWith: { a, _ in a })
+            // Accounts that came back under new ids (a GoCardless reconnect) keep their history.
+            let reidentified = AccountMatcher.reidentify(known: Array(known.values), listed: listed)
+            for (account, newID) in reidentified {
+                try await store.accounts.reidentify(account.id, providerAccountID: newID, now: now)
+                logger.info("account re-identified by the provider", metadata: ["connection_id": "\(connection.id)", "account_id": "\(account.id)"])
+            }
+            if !reidentified.isEmpty {
+                known = Dictionary(try await store.accounts.list(connectionID: connection.id).map { ($0.providerAccountID, $0) }, uniquingKeysWith: { a, _ in a })
+            }
             let accounts = listed.map { account in
                 Account(
                     id: known[account.providerAccountID]?.id ?? .generate(), connectionID: connection.id, userID: connection.userID,

@@ -9,8 +9,38 @@ struct SyncCounts: Sendable {
     var added = 0
     var modified = 0
     var removed = 0
+    /// Pending rows settled by posted ones.
+    var reconciled = 0
+    /// Provider rows that could not be read and were left out.
+    var skipped = 0
+    /// For the SyncRun: skipped rows and their reasons, removals held back.
+    var notes: [String] = []
     /// Extra log metadata (pages, restarts, window).
     var details: Logger.Metadata = [:]
+
+    /// Counts `rows` as skipped, notes each (up to ``SyncRun/maxNotes``) and logs it with
+    /// the ids only.
+    mutating func skip(_ rows: [RejectedRow], logger: Logger) {
+        for row in rows {
+            skipped += 1
+            note(row.description)
+            logger.warning(
+                "skipping a provider row that cannot be read",
+                metadata: ["provider_transaction": "\(row.providerTransactionID ?? "-")", "provider_account": "\(row.providerAccountID ?? "-")", "reason": "\(row.reason)"])
+        }
+    }
+
+    /// Adds a note, one line; past the limit the last note counts the rest.
+    mutating func note(_ text: String) {
+        let line = text.replacingOccurrences(of: "\n", with: " ")
+        if notes.count < SyncRun.maxNotes - 1 {
+            notes.append(line)
+        } else if notes.count == SyncRun.maxNotes - 1 {
+            notes.append("and 1 more")
+        } else if let last = notes.last, last.hasPrefix("and "), let more = Int(last.dropFirst(4).prefix { $0.isNumber }) {
+            notes[notes.count - 1] = "and \(more + 1) more"
+        }
+    }
 }
 
 extension Store {
@@ -27,16 +57,27 @@ extension Store {
         var logger = logger
         logger[metadataKey: "connection_id"] = "\(connectionID)"
         var run = SyncRun(connectionID: connectionID, kind: .transactions, startedAt: now)
+        // The end is the start on the engine's clock plus the time the run really took.
+        let started = ContinuousClock.now
+        func end() -> Date {
+            let elapsed = ContinuousClock.now - started
+            return now.addingTimeInterval(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
         do {
             let credential = ConnectionCredential(secret: try await connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
             let counts = try await body(connection, credential, logger)
             (run.added, run.modified, run.removed) = (counts.added, counts.modified, counts.removed)
-            try run.finish(.completed, at: Date())
+            (run.reconciled, run.skipped, run.notes) = (counts.reconciled, counts.skipped, counts.notes)
+            try run.finish(.completed, at: end())
             logger.info(
                 "transactions synced",
-                metadata: counts.details.merging(["added": "\(run.added)", "modified": "\(run.modified)", "removed": "\(run.removed)"]) { a, _ in a })
+                metadata: counts.details.merging([
+                    "added": "\(run.added)", "modified": "\(run.modified)", "removed": "\(run.removed)", "reconciled": "\(run.reconciled)",
+                    "skipped": "\(run.skipped)",
+                ]) { a, _ in a })
         } catch {
-            try? run.finish(.failed, at: Date(), errorCode: (error as? ProviderError)?.code ?? "\(type(of: error))")
+            let message = (error as? ProviderError)?.message ?? "\(error)"
+            try? run.finish(.failed, at: end(), errorCode: (error as? ProviderError)?.code ?? "\(type(of: error))", errorMessage: message)
             try? await syncRuns.save(run)
             logger.warning("transaction sync failed", metadata: ["error": "\(error)"])
             throw error

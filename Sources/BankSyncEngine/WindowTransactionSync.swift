@@ -33,7 +33,7 @@ public struct WindowTransactionSync: Sendable {
     ///   the last sync was more recent.
     @discardableResult
     public func run(connectionID: Identifier<Connection>, today: CalendarDate, days: Int? = nil, now: Date = Date()) async throws -> SyncRun {
-        try await store.recordingSyncRun(connectionID, now: now, logger: logger) { connection, credential, _ in
+        try await store.recordingSyncRun(connectionID, now: now, logger: logger) { connection, credential, logger in
             // The window: from the last synced day minus the overlap, or the initial history;
             // widened to `days` when asked.
             let lastDay = connection.cursor.flatMap { try? CalendarDate(parsing: $0) }
@@ -50,10 +50,15 @@ public struct WindowTransactionSync: Sendable {
             return try await store.database.transaction { [saved, fetched] db in
                 var counts = SyncCounts(details: ["from": "\(from)", "to": "\(today)"])
                 for (account, window) in fetched {
+                    counts.skip(window.rejected, logger: logger)
                     let plan = try await apply(window, to: account, from: from, to: today, now: now, on: db)
                     counts.added += plan.inserts.count
                     counts.modified += plan.updates.count
                     counts.removed += plan.removals.count
+                    counts.reconciled += plan.settlements.count
+                    if !window.rejected.isEmpty {
+                        counts.note("\(account.id): removals held back until its rows can all be read")
+                    }
                 }
                 try await store.connections.update(saved, on: db)
                 return counts
@@ -81,7 +86,14 @@ public struct WindowTransactionSync: Sendable {
             ReconcileRow(key: $0.providerTransactionID, amountMinor: $0.amount.minorUnits, date: $0.date, isPending: $0.status == .pending, description: $0.description)
         }
         let storedLinks = Dictionary(stored.compactMap { row in row.pendingTransactionID.map { (row.providerTransactionID, $0) } }, uniquingKeysWith: { a, _ in a })
-        let plan = WindowPlan.plan(stored: storedRows, fetched: fetchedRows)
+        var plan = WindowPlan.plan(stored: storedRows, fetched: fetchedRows)
+        // A row the provider sent but that could not be read is not a row that is gone: while
+        // any are unreadable, nothing of this account is removed but the pending rows that
+        // settled (the next clean fetch removes the rest).
+        if !window.rejected.isEmpty {
+            let settled = Set(plan.settlements.map(\.pendingKey))
+            plan.removals = plan.removals.filter { settled.contains($0) }
+        }
         let settledBy = Dictionary(plan.settlements.map { ($0.postedKey, $0.pendingKey) }, uniquingKeysWith: { a, _ in a })
         let writes = (plan.inserts + plan.updates).compactMap { row -> Transaction? in
             guard let source = incoming[row.key] else { return nil }

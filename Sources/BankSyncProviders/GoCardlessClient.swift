@@ -255,23 +255,33 @@ public struct GoCardlessClient: Sendable {
         let json = try await call(.GET, "/api/v2/accounts/\(accountID)/transactions/?date_from=\(from)&date_to=\(to)", accountScope: (accountID, "transactions"))
         let reader = FieldReader(provider: .gocardless, context: "transactions")
         var rows: [ProviderTransaction] = []
+        var rejected: [RejectedRow] = []
         for (list, pending) in [("booked", false), ("pending", true)] {
             for row in json["transactions"]?[list]?.arrayValue ?? [] {
-                let amount = try reader.money(row["transactionAmount"]?["amount"]?.decimalText, currency: row["transactionAmount"]?["currency"]?.stringValue, field: "transactionAmount")
-                let dateText = row["bookingDate"]?.stringValue ?? row["valueDate"]?.stringValue ?? row["bookingDateTime"]?.stringValue.map { String($0.prefix(10)) }
-                guard let dateText, let date = try? CalendarDate(parsing: dateText) else { throw reader.fail("a \(list) row has no usable date") }
-                let text = row["remittanceInformationUnstructured"]?.stringValue
-                    ?? row["remittanceInformationUnstructuredArray"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ")
-                    ?? row["additionalInformation"]?.stringValue ?? ""
-                rows.append(ProviderTransaction(
-                    providerTransactionID: pending ? nil : (row["internalTransactionId"]?.stringValue ?? row["transactionId"]?.stringValue),
-                    providerAccountID: accountID, amount: amount, date: date,
-                    authorizedDate: row["valueDate"]?.stringValue.flatMap { try? CalendarDate(parsing: $0) }, isPending: pending, description: text,
-                    counterparty: amount.minorUnits < 0 ? row["creditorName"]?.stringValue : row["debtorName"]?.stringValue,
-                    providerCategory: row["proprietaryBankTransactionCode"]?.stringValue))
+                let id = pending ? nil : (row["internalTransactionId"]?.stringValue ?? row["transactionId"]?.stringValue)
+                do {
+                    rows.append(try Self.transaction(row, id: id, list: list, accountID: accountID, reader: reader))
+                } catch let error as ProviderError {
+                    rejected.append(RejectedRow(providerTransactionID: id, providerAccountID: accountID, reason: error.message))
+                }
             }
         }
-        return TransactionWindow(providerAccountID: accountID, from: from, to: to, transactions: rows)
+        return TransactionWindow(providerAccountID: accountID, from: from, to: to, transactions: rows, rejected: rejected)
+    }
+
+    /// One booked (`id` given) or pending (`id` nil) row.
+    static func transaction(_ row: JSONValue, id: String?, list: String, accountID: String, reader: FieldReader) throws -> ProviderTransaction {
+        let amount = try reader.money(row["transactionAmount"]?["amount"]?.decimalText, currency: row["transactionAmount"]?["currency"]?.stringValue, field: "transactionAmount")
+        let dateText = row["bookingDate"]?.stringValue ?? row["valueDate"]?.stringValue ?? row["bookingDateTime"]?.stringValue.map { String($0.prefix(10)) }
+        guard let dateText, let date = try? CalendarDate(parsing: dateText) else { throw reader.fail("a \(list) row has no usable date") }
+        let text = row["remittanceInformationUnstructured"]?.stringValue
+            ?? row["remittanceInformationUnstructuredArray"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " ")
+            ?? row["additionalInformation"]?.stringValue ?? ""
+        return ProviderTransaction(
+            providerTransactionID: id, providerAccountID: accountID, amount: amount, date: date,
+            authorizedDate: row["valueDate"]?.stringValue.flatMap { try? CalendarDate(parsing: $0) }, isPending: list == "pending",
+            description: text, counterparty: amount.minorUnits < 0 ? row["creditorName"]?.stringValue : row["debtorName"]?.stringValue,
+            providerCategory: row["proprietaryBankTransactionCode"]?.stringValue)
     }
 
     public func health(_ credential: ConnectionCredential) async throws -> ProviderConnectionHealth {

@@ -209,8 +209,18 @@ public struct PlaidClient: Sendable {
                     continue restart
                 }
                 pages += 1
-                delta.added += try (json["added"]?.arrayValue ?? []).map(Self.transaction)
-                delta.modified += try (json["modified"]?.arrayValue ?? []).map(Self.transaction)
+                for (list, isAdded) in [("added", true), ("modified", false)] {
+                    for row in json[list]?.arrayValue ?? [] {
+                        do {
+                            let transaction = try Self.transaction(row)
+                            if isAdded { delta.added.append(transaction) } else { delta.modified.append(transaction) }
+                        } catch let error as ProviderError {
+                            delta.rejected.append(RejectedRow(
+                                providerTransactionID: row["transaction_id"]?.stringValue, providerAccountID: row["account_id"]?.stringValue,
+                                reason: error.message))
+                        }
+                    }
+                }
                 for row in json["removed"]?.arrayValue ?? [] {
                     guard let id = row["transaction_id"]?.stringValue else { continue }
                     delta.removed.append((row["account_id"]?.stringValue ?? "", id))

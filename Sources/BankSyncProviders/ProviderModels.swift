@@ -107,6 +107,27 @@ public struct TransactionDelta: Sendable {
     /// Pages fetched, and how many times pagination restarted because the data moved.
     public var pages: Int
     public var restarts: Int
+    /// Rows that could not be read: the rest of the page is still good.
+    public var rejected: [RejectedRow] = []
+}
+
+/// A provider row the client could not turn into a ``ProviderTransaction`` (an unknown
+/// currency, an amount that is not a decimal, a missing date), kept with the reason so the
+/// sync can skip it, say so in its SyncRun, and not lose the rest of the answer.
+public struct RejectedRow: Sendable, Hashable, CustomStringConvertible {
+    /// The provider's id for the row, when it could be read.
+    public var providerTransactionID: String?
+    public var providerAccountID: String?
+    /// Which field was wrong and how, without the row's amount or description.
+    public var reason: String
+
+    public init(providerTransactionID: String?, providerAccountID: String?, reason: String) {
+        self.providerTransactionID = providerTransactionID
+        self.providerAccountID = providerAccountID
+        self.reason = reason
+    }
+
+    public var description: String { "\(providerTransactionID ?? "a row without an id"): \(reason)" }
 }
 
 /// Every transaction of one account in a date window (Teller, GoCardless). Rows of the
@@ -116,6 +137,9 @@ public struct TransactionWindow: Sendable {
     public var from: CalendarDate
     public var to: CalendarDate
     public var transactions: [ProviderTransaction]
+    /// Rows of the window that could not be read. While there are any, what is missing from
+    /// `transactions` may only be unreadable, not gone.
+    public var rejected: [RejectedRow] = []
 }
 
 /// Where a connection stands according to its provider.

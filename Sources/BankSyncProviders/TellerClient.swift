@@ -109,6 +109,7 @@ public struct TellerClient: Sendable {
         async throws -> TransactionWindow
     {
         var rows: [ProviderTransaction] = []
+        var rejected: [RejectedRow] = []
         var fromID: String?
         let credit = account.type == .credit
         while true {
@@ -118,17 +119,26 @@ public struct TellerClient: Sendable {
             let page = try reply.json(.teller, requestID: nil).arrayValue ?? []
             for row in page {
                 let reader = FieldReader(provider: .teller, context: "transaction")
-                rows.append(ProviderTransaction(
-                    providerTransactionID: try reader.string(row, "id"), providerAccountID: account.providerAccountID,
-                    amount: try reader.money(row["amount"]?.decimalText, currency: account.currency.code, field: "amount", negate: credit),
-                    date: try reader.date(row, "date"), isPending: row["status"]?.stringValue == "pending",
-                    description: try reader.string(row, "description"), counterparty: row["details"]?["counterparty"]?["name"]?.stringValue,
-                    providerCategory: row["details"]?["category"]?.stringValue))
+                do {
+                    rows.append(try Self.transaction(row, reader: reader, account: account, credit: credit))
+                } catch let error as ProviderError {
+                    rejected.append(RejectedRow(providerTransactionID: row["id"]?.stringValue, providerAccountID: account.providerAccountID, reason: error.message))
+                }
             }
             guard page.count == pageSize, let last = page.last?["id"]?.stringValue else { break }
             fromID = last
         }
-        return TransactionWindow(providerAccountID: account.providerAccountID, from: from, to: to, transactions: rows)
+        return TransactionWindow(providerAccountID: account.providerAccountID, from: from, to: to, transactions: rows, rejected: rejected)
+    }
+
+    /// One row of `/transactions`. A `status` other than `pending` counts as posted.
+    static func transaction(_ row: JSONValue, reader: FieldReader, account: ProviderAccount, credit: Bool) throws -> ProviderTransaction {
+                ProviderTransaction(
+                    providerTransactionID: try reader.string(row, "id"), providerAccountID: account.providerAccountID,
+                    amount: try reader.money(row["amount"]?.decimalText, currency: account.currency.code, field: "amount", negate: credit),
+                    date: try reader.date(row, "date"), isPending: row["status"]?.stringValue == "pending",
+                    description: try reader.string(row, "description"), counterparty: row["details"]?["counterparty"]?["name"]?.stringValue,
+                    providerCategory: row["details"]?["category"]?.stringValue)
     }
 
     /// Teller has no status endpoint: a cheap data call tells.

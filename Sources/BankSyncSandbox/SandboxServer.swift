@@ -51,6 +51,10 @@ public struct SandboxServer: Sendable {
                 response.body = Array("<html><body><h1>502 Bad Gateway</h1></body></html>".utf8)
             case .truncatedJSON:
                 response.body = Array(response.body.prefix(max(1, response.body.count / 2)))
+            case .oddRows:
+                if response.status == 200, let provider = SandboxProvider(rawValue: prefix) {
+                    response.body = OddRows.apply(provider, to: response.body)
+                }
             default: break
             }
         }

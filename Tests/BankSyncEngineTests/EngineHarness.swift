@@ -195,7 +195,9 @@ func expectStoreEqualsSandbox(
     // The sandbox keys a GoCardless bank by its own connection id, not the requisition's.
     let sandboxConnection = await world.account(accounts.first?.providerAccountID ?? "")?.connectionID ?? connection.providerConnectionID
     let truthAccounts = await world.accounts(ofConnection: sandboxConnection)
-    #expect(Set(accounts.map(\.providerAccountID)) == Set(truthAccounts.map(\.id)), "\(when): accounts", sourceLocation: sourceLocation)
+    var canonical: [String] = []
+    for account in accounts { canonical.append(await world.canonicalAccountID(account.providerAccountID)) }
+    #expect(Set(canonical) == Set(truthAccounts.map(\.id)), "\(when): accounts", sourceLocation: sourceLocation)
     let rows = try await store.transactions.list(userID: connection.userID, limit: 1_000_000)
     for account in accounts {
         let truth = await world.currentTransactions(ofAccount: account.providerAccountID)

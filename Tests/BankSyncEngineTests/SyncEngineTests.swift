@@ -275,4 +275,109 @@ struct SyncEngineTests {
             try await h.expectConverged(connection, "after the retry", balances: false)  // a transaction sync alone
         }
     }
+
+    @Test(
+        "unreadable rows (unknown currency, bad amount, no date, unknown account) are skipped with their reasons in the SyncRun; odd enum values are read; nothing stored is lost",
+        arguments: TestEngine.available)
+    func unreadableRows(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let cases: [(Provider, String, [String])] = [
+                (.plaid, "/transactions/sync", ["unknown currency code 'XQZ'", "account acct-not-on-this-item is not one the provider lists"]),
+                (.teller, "/accounts/*/transactions", ["malformed amount '12.5.0'"]),
+                (.gocardless, "/api/v2/accounts/*/transactions/", ["unknown currency code 'XQZ'"]),
+            ]
+            for (provider, endpoint, reasons) in cases {
+                let connection = try await h.link(provider, user: user)
+                try await h.drain()
+                _ = await h.world.advance(seconds: 2 * 86_400)
+                h.clock.set(Date(timeIntervalSince1970: Double(await h.world.now)))
+                _ = await h.world.takeOutbox()
+                let accountIDs = Set(try await h.store.accounts.list(connectionID: connection.id).map(\.id))
+                let before = try await h.store.transactions.list(userID: user.id, limit: 1_000_000).filter { accountIDs.contains($0.accountID) }
+                await h.world.setFaults([FaultRule(provider: SandboxProvider(rawValue: provider.rawValue)!, endpoint: endpoint, kind: .oddRows, calls: [1])])
+                try await h.queue.enqueue(SyncJobs.syncTransactions, ConnectionJob(connectionID: connection.id))
+                try await h.drain()
+                await h.world.setFaults([])
+
+                let run = try #require(try await h.store.syncRuns.list(connectionID: connection.id).first)
+                #expect(run.state == .completed, "\(provider): \(run.errorMessage ?? "")")
+                #expect(run.skipped == run.notes.filter { !$0.contains("held back") }.count && run.skipped >= reasons.count, "\(provider): \(run.notes)")
+                for reason in reasons {
+                    #expect(run.notes.contains { $0.contains(reason) }, "\(provider): no note says \(reason): \(run.notes)")
+                }
+                #expect(try await h.store.connections.get(connection.id)?.status == .connected)
+                // Nothing already stored was lost: every row stored before that the bank still has is still stored.
+                let after = Set(try await h.store.transactions.list(userID: user.id, limit: 1_000_000).map(\.providerTransactionID))
+                for row in before where row.status == .posted {
+                    let account = try #require(try await h.store.accounts.get(row.accountID))
+                    if await h.world.currentTransactions(ofAccount: account.providerAccountID).contains(where: { $0.id == row.providerTransactionID }) {
+                        #expect(after.contains(row.providerTransactionID), "\(provider): \(row.providerTransactionID) was lost")
+                    }
+                }
+                // The odd enum values were read as ordinary rows.
+                if provider == .plaid {
+                    #expect(run.notes.allSatisfy { !$0.contains("telepathy") && !$0.contains("NEW_PRIMARY") })
+                }
+
+                // The next clean answer: date windows converge; Plaid's cursor has moved past the
+                // skipped rows, so all but those equal the bank.
+                try await h.queue.enqueue(SyncJobs.syncTransactions, ConnectionJob(connectionID: connection.id))
+                try await h.drain()
+                if provider == .plaid {
+                    let skippedIDs = Set(run.notes.compactMap { $0.split(separator: ":").first.map(String.init) })
+                    for account in try await h.store.accounts.list(connectionID: connection.id) {
+                        let truth = Set(await h.world.currentTransactions(ofAccount: account.providerAccountID).map(\.id))
+                        let stored = Set(try await h.store.transactions.list(userID: user.id, limit: 1_000_000).filter { $0.accountID == account.id }.map(\.providerTransactionID))
+                        #expect(stored.isSubset(of: truth) && truth.subtracting(stored).isSubset(of: skippedIDs), "plaid: \(truth.symmetricDifference(stored)) vs skipped \(skippedIDs)")
+                    }
+                } else {
+                    try await h.expectConverged(connection, "\(provider) after a clean sync", balances: false)
+                }
+            }
+        }
+    }
+
+    @Test(
+        "a GoCardless reconnect (a new requisition, new account ids) re-points the connection: same connection and accounts, history kept, in sync again",
+        arguments: TestEngine.available)
+    func goCardlessReconnect(engine: TestEngine) async throws {
+        try await EngineHarness.run(engine) { h in
+            let user = try await h.user()
+            let connection = try await h.link(.gocardless, user: user)
+            try await h.drain()
+            let accountsBefore = try await h.store.accounts.list(connectionID: connection.id)
+            let rowsBefore = try await h.store.transactions.list(userID: user.id, limit: 1_000_000).count
+            // The consent ends at the bank: the next sync finds the agreement expired.
+            await h.world.setFaults([FaultRule(provider: .gocardless, endpoint: "/api/v2/accounts/**", kind: .loginRequired, rate: 1)])
+            try await h.engine.requestSync(connection.id)
+            try await h.drain()
+            let broken = try #require(try await h.store.connections.get(connection.id))
+            #expect(!broken.status.isSyncable, "\(broken.status)")
+            await h.world.setFaults([])
+
+            // Reconnect: a new requisition for the same bank customer, completed for this connection.
+            let session = try await h.gocardless.createLink(
+                LinkRequest(userID: user.externalID, institutionID: "REVOLUT_REVOGB21", redirectURL: "https://app.example/back"))
+            _ = await h.world.completeGoCardlessConsent(requisition: session.token, sameCustomerAs: connection.providerConnectionID)
+            // Not for another provider's connection, nor someone else's.
+            let plaid = try await h.link(.plaid, user: user)
+            await #expect(throws: StoreError.self) {
+                try await h.engine.link(userID: user.id, provider: .gocardless, completion: .requisition(id: session.token), replacing: plaid.id)
+            }
+            let (relinked, _) = try await h.engine.link(userID: user.id, provider: .gocardless, completion: .requisition(id: session.token), replacing: connection.id)
+            #expect(relinked.id == connection.id && relinked.providerConnectionID == session.token)
+            try await h.drain()
+            try await h.advance(hours: 1)
+
+            let stored = try #require(try await h.store.connections.get(connection.id))
+            #expect(stored.status == .connected && stored.providerConnectionID == session.token)
+            #expect(try await h.store.connections.list(userID: user.id).filter { $0.provider == .gocardless }.count == 1)
+            let accountsAfter = try await h.store.accounts.list(connectionID: connection.id)
+            #expect(Set(accountsAfter.map(\.id)) == Set(accountsBefore.map(\.id)), "the same accounts, not new ones")
+            #expect(Set(accountsAfter.map(\.providerAccountID)).isDisjoint(with: Set(accountsBefore.map(\.providerAccountID))), "under the new requisition's ids")
+            #expect(try await h.store.transactions.list(userID: user.id, limit: 1_000_000).count >= rowsBefore)
+            try await h.expectConverged(stored, "after the reconnect")
+        }
+    }
 }

@@ -114,7 +114,10 @@ extension SandboxWorld {
             return .json(200, .object([("url", .optional(tellerWebhookURL))]))
 
         case ("GET", let path) where path.count == 3 && path[0] == "gocardless" && path[1] == "consent":
-            guard let location = completeGoCardlessConsent(requisition: path[2]) else { return error(404, "no requisition \(path[2])") }
+            // `?same_customer_as=<requisition>`: a reconnect by the customer of an earlier requisition.
+            guard let location = completeGoCardlessConsent(requisition: path[2], sameCustomerAs: request.queryValue("same_customer_as")) else {
+                return error(404, "no requisition \(path[2])")
+            }
             return SandboxResponse(status: 302, headers: [("location", location)], body: [])
 
         default:

@@ -31,6 +31,9 @@ struct GoCardlessState: Sendable {
     var requisitions: [Requisition] = []
     /// Successful bank calls per "account/scope/day".
     var quotaUsed: [String: Int] = [:]
+    /// Account ids a reconnect's requisition issued → the world's account (GoCardless gives
+    /// every requisition its own account ids, even for the same bank accounts).
+    var accountAliases: [String: String] = [:]
 }
 
 /// GoCardless Bank Account Data (v2): JWT bearer auth from `/api/v2/token/new/`, paths
@@ -172,7 +175,7 @@ extension SandboxWorld {
         case .unavailable: return error(503, "Service temporarily unavailable", "The institution is temporarily unavailable", type: "ServiceError")
         case .loginRequired: return error(401, "End User Agreement (EUA) has expired", "The end user must re-authenticate. Please create a new EUA and requisition.", type: "EUAExpiredError")
         case .tokenExpired: return error(401, "Invalid token", "Token is invalid or expired")
-        case .mutationDuringPagination, .slow, .timeout, .malformedJSON, .truncatedJSON: return nil
+        case .mutationDuringPagination, .slow, .timeout, .malformedJSON, .truncatedJSON, .oddRows: return nil
         }
     }
 
@@ -309,15 +312,29 @@ extension SandboxWorld {
 
     /// The end user finishing the bank's consent screens: the requisition links, its accounts
     /// appear (with history), the agreement is accepted.
+    /// - Parameter previous: a reconnect: the user logs in as the bank customer of this earlier
+    ///   requisition. The same bank accounts appear under new account ids (as GoCardless issues
+    ///   them per requisition) with the same transactions, and a login-required bank is healthy again.
     /// - Returns: where the browser goes next (`redirect?ref=<reference>`), or nil if unknown.
-    public func completeGoCardlessConsent(requisition id: String) -> String? {
+    public func completeGoCardlessConsent(requisition id: String, sameCustomerAs previous: String? = nil) -> String? {
         guard let index = gocardless.requisitions.firstIndex(where: { $0.id == id }) else { return nil }
         var requisition = gocardless.requisitions[index]
         if requisition.status == "CR" {
-            let institution = institution(requisition.institutionID, provider: .gocardless)!
-            let connectionID = createConnection(provider: .gocardless, institution: institution)
-            requisition.connectionID = connectionID
-            requisition.accounts = accounts(ofConnection: connectionID).map(\.id)
+            if let previous, let earlier = gocardless.requisitions.first(where: { $0.id == previous }), let connectionID = earlier.connectionID {
+                var random = mint("gocardless-account-alias")
+                requisition.connectionID = connectionID
+                requisition.accounts = accounts(ofConnection: connectionID).map { account in
+                    let alias = random.uuid()
+                    gocardless.accountAliases[alias] = account.id
+                    return alias
+                }
+                if case .loginRequired = connections[connectionID]?.state { connections[connectionID]?.state = .active }
+            } else {
+                let institution = institution(requisition.institutionID, provider: .gocardless)!
+                let connectionID = createConnection(provider: .gocardless, institution: institution)
+                requisition.connectionID = connectionID
+                requisition.accounts = accounts(ofConnection: connectionID).map(\.id)
+            }
             requisition.status = "LN"
             if let a = gocardless.agreements.firstIndex(where: { $0.id == requisition.agreementID }) { gocardless.agreements[a].accepted = now }
             gocardless.requisitions[index] = requisition
@@ -345,7 +362,7 @@ extension SandboxWorld {
             return .json(status, .object(members), headers: headers)
         }
         let accountID = segments[1]
-        guard let account = accounts[accountID], account.provider == .gocardless,
+        guard let account = accounts[gocardless.accountAliases[accountID] ?? accountID], account.provider == .gocardless,
             let requisition = gocardless.requisitions.first(where: { $0.accounts.contains(accountID) })
         else {
             return error(404, "Account ID \(accountID) not found", "Please check whether you specified a valid Account ID")
@@ -356,7 +373,7 @@ extension SandboxWorld {
         let connection = connections[account.connectionID]!
         if segments.count == 2 {
             return .json(200, .object([
-                ("id", .string(account.id)), ("created", .string(Format.timestamp(requisition.created))),
+                ("id", .string(accountID)), ("created", .string(Format.timestamp(requisition.created))),
                 ("last_accessed", .string(Format.timestamp(now))), ("iban", .optional(account.iban)),
                 ("status", .string(expired ? "EXPIRED" : "READY")), ("institution_id", .string(requisition.institutionID)),
                 ("owner_name", .string("Sandbox User \(connection.userID.suffix(4))")), ("name", .string(account.name)),

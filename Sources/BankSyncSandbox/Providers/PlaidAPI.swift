@@ -239,7 +239,7 @@ extension SandboxWorld {
         case .tokenExpired: return error(400, "INVALID_INPUT", "INVALID_ACCESS_TOKEN", "could not find matching access token")
         case .mutationDuringPagination:
             return error(400, "TRANSACTIONS_ERROR", "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION", "Underlying transaction data changed since last page was fetched. Please restart pagination from last update.")
-        case .slow, .timeout, .malformedJSON, .truncatedJSON: return nil  // applied to the real answer by the server
+        case .slow, .timeout, .malformedJSON, .truncatedJSON, .oddRows: return nil  // applied to the real answer by the server
         }
     }
 

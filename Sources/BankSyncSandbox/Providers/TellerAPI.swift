@@ -116,7 +116,7 @@ extension SandboxWorld {
         case .unavailable: return error(503, "service_unavailable", "Teller is temporarily unavailable.")
         case .loginRequired: return error(404, "enrollment.disconnected.credentials_invalid", "The enrollment is disconnected; the user must reconnect it.")
         case .tokenExpired: return error(403, "invalid_access_token", "The access token is invalid or has been revoked.")
-        case .mutationDuringPagination, .slow, .timeout, .malformedJSON, .truncatedJSON: return nil
+        case .mutationDuringPagination, .slow, .timeout, .malformedJSON, .truncatedJSON, .oddRows: return nil
         }
     }
 

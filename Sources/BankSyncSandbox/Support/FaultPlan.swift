@@ -16,6 +16,8 @@ public enum FaultKind: String, Sendable, CaseIterable, Codable {
     case tokenExpired = "token_expired"
     /// Plaid TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION.
     case mutationDuringPagination = "mutation_during_pagination"
+    /// A 200 whose transaction rows are partly unreadable or unusual (``OddRows``).
+    case oddRows = "odd_rows"
 }
 
 /// When and where a fault fires. `endpoint` is a path below the provider prefix, where `*`

@@ -107,16 +107,22 @@ public actor SandboxWorld {
         (accountsByConnection[id] ?? []).compactMap { accounts[$0] }
     }
 
-    public func account(_ id: String) -> SandboxAccount? { accounts[id] }
+    /// The account with `id`: the world's own id, or one a GoCardless reconnect issued for it.
+    public func account(_ id: String) -> SandboxAccount? { accounts[canonicalAccountID(id)] }
+
+    /// The world's id for an account id a provider handed out (GoCardless reconnects issue
+    /// their own); other ids are returned as they are.
+    public func canonicalAccountID(_ id: String) -> String { gocardless.accountAliases[id] ?? id }
 
     /// The account's rows that exist now (not removed), oldest first.
     public func currentTransactions(ofAccount id: String) -> [SandboxTransaction] {
-        (rowsByAccount[id] ?? []).map { transactions[$0] }.filter { !$0.removed }
+        (rowsByAccount[canonicalAccountID(id)] ?? []).map { transactions[$0] }.filter { !$0.removed }
     }
 
     /// (current, available) in minor units from the holder's view: current counts posted
     /// rows, available also pending ones (and the credit line on cards).
     public func balances(ofAccount id: String) -> (current: Int64, available: Int64) {
+        let id = canonicalAccountID(id)
         guard let account = accounts[id] else { return (0, 0) }
         var current = account.openingBalance
         var pending: Int64 = 0

@@ -46,6 +46,19 @@ public struct AccountRepository: Sendable {
         }
     }
 
+    /// Gives an account the provider's new id for it (a GoCardless reconnect issues new account
+    /// ids for the same bank accounts), keeping BankSync's id and so its transactions.
+    public func reidentify(_ id: Identifier<Account>, providerAccountID: String, now: Date) async throws {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                UPDATE accounts SET provider_account_id = \(bind: providerAccountID), updated_at = \(bind: now.millisecondsSince1970)
+                WHERE id = \(bind: id.rawValue)
+                """
+            ).run()
+        }
+    }
+
     /// The account with `id`, or nil.
     public func get(_ id: Identifier<Account>) async throws -> Account? {
         try await database.withSession { db in

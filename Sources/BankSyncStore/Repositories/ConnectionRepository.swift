@@ -54,7 +54,8 @@ public struct ConnectionRepository: Sendable {
     public func update(_ connection: Connection, on db: any SQLDatabase) async throws {
         let rows = try await db.raw(
             """
-            UPDATE connections SET institution_id = \(bind: connection.institutionID),
+            UPDATE connections SET provider_connection_id = \(bind: connection.providerConnectionID),
+                institution_id = \(bind: connection.institutionID),
                 institution_name = \(bind: connection.institutionName),
                 status = \(bind: connection.status.rawValue), sync_state = \(bind: connection.syncState.rawValue),
                 error_code = \(bind: connection.errorCode), error_count = \(bind: connection.errorCount),

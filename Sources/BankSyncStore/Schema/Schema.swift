@@ -276,6 +276,15 @@ enum Schema {
                 "ALTER TABLE accounts ADD COLUMN ledger_issue TEXT",
                 "ALTER TABLE accounts ADD COLUMN ledger_checked_at BIGINT",
             ]),
+        // What a sync run reconciled and skipped, and its failure in words.
+        Migration(
+            version: 6, name: "sync-run-details",
+            statements: [
+                "ALTER TABLE sync_runs ADD COLUMN reconciled INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE sync_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE sync_runs ADD COLUMN error_message TEXT",
+                "ALTER TABLE sync_runs ADD COLUMN notes TEXT",
+            ]),
     ]
 
     /// The newest schema version this binary knows.
