@@ -64,7 +64,7 @@ public struct CursorTransactionSync: Sendable {
             saved.updatedAt = now
             counts.reconciled = settlements.count
             counts.removed = try await store.database.transaction { [saved] db in
-                try await store.transactions.upsert(rows, on: db)
+                try await store.transactions.write(rows, on: db)
                 for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
                 try await store.transactionLinks.record(
                     settlements.map {

@@ -104,7 +104,7 @@ public struct WindowTransactionSync: Sendable {
                 providerCategory: source.providerCategory,
                 pendingTransactionID: source.pendingTransactionID ?? settledBy[row.key] ?? storedLinks[row.key], createdAt: now)
         }
-        try await store.transactions.upsert(writes, on: db)
+        try await store.transactions.write(writes, on: db)
         for settlement in plan.settlements {
             try await store.transactions.carryUserCategory(
                 from: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),

@@ -27,6 +27,29 @@ struct TransactionRepositoryTests {
         }
     }
 
+    @Test("text with quotes, backslashes, control characters, emoji and other scripts, extreme amounts and confidences store exactly", arguments: TestEngine.available)
+    func awkwardValuesRoundTrip(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let texts = [
+                #"SQ *"QUOTED" \\ BACKSLASH\"#, "TAB\tNEWLINE\nCR\r BELL\u{07}", "☕️ Café Zürich 東京 مقهى", "", "' OR 1=1; --", String(repeating: "LONG ", count: 400),
+            ]
+            var rows: [Transaction] = []
+            for (i, text) in texts.enumerated() {
+                var t = try fixture.transaction("odd\(i)", amount: i % 2 == 0 ? "-92233720368547758.07" : "0.01")
+                t.description = text
+                t.merchantName = text.isEmpty ? nil : text
+                t.category = CategoryAssignment(category: "FOOD_AND_DRINK", confidence: i == 0 ? 1e-7 : 0.123456789, source: .model)
+                rows.append(t)
+            }
+            try await store.database.transaction { db in try await store.transactions.write(rows, on: db) }
+            for row in rows {
+                let stored = try #require(try await store.transactions.get(row.id))
+                #expect(stored == row, "\(row.description.prefix(40))")
+            }
+        }
+    }
+
     @Test("re-syncing a transaction updates it in place: same id, no duplicate", arguments: TestEngine.available)
     func updateInPlace(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

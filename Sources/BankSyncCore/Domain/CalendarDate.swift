@@ -22,31 +22,52 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
     /// Parses `YYYY-MM-DD` exactly.
     /// - Throws: ``DomainError/invalidDate(_:)`` naming the text.
     public init(parsing text: String) throws(DomainError) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
-        else { throw .invalidDate(text) }
+        // Byte by byte: this runs for every row of every provider page.
+        let parsed = text.utf8.withContiguousStorageIfAvailable { Self.parse($0) } ?? Self.parse(Array(text.utf8)[...])
+        guard let (y, m, d) = parsed else { throw .invalidDate(text) }
         do { try self.init(year: y, month: m, day: d) } catch { throw .invalidDate(text) }
+    }
+
+    /// (year, month, day) from exactly `DDDD-DD-DD` ASCII digits, else nil.
+    private static func parse<C: Collection>(_ bytes: C) -> (Int, Int, Int)? where C.Element == UInt8, C.Index == Int {
+        guard bytes.count == 10 else { return nil }
+        let base = bytes.startIndex
+        func digits(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for offset in from..<(from + count) {
+                let byte = bytes[base + offset]
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard bytes[base + 4] == UInt8(ascii: "-"), bytes[base + 7] == UInt8(ascii: "-"),
+            let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2)
+        else { return nil }
+        return (y, m, d)
     }
 
     /// The UTC calendar date of an instant.
     public init(_ date: Date) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        self.year = c.year!
-        self.month = c.month!
-        self.day = c.day!
+        self.init(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
     }
 
     /// `YYYY-MM-DD`.
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
+        let zero = UInt8(ascii: "0")
+        return String(unsafeUninitializedCapacity: 10) { buffer in
+            buffer[0] = zero + UInt8(year / 1000 % 10)
+            buffer[1] = zero + UInt8(year / 100 % 10)
+            buffer[2] = zero + UInt8(year / 10 % 10)
+            buffer[3] = zero + UInt8(year % 10)
+            buffer[4] = UInt8(ascii: "-")
+            buffer[5] = zero + UInt8(month / 10)
+            buffer[6] = zero + UInt8(month % 10)
+            buffer[7] = UInt8(ascii: "-")
+            buffer[8] = zero + UInt8(day / 10)
+            buffer[9] = zero + UInt8(day % 10)
+            return 10
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {

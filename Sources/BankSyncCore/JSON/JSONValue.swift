@@ -147,7 +147,12 @@ private struct Parser {
     func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: position) }
 
     mutating func skipSpace() {
-        while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position += 1
+            default: return
+            }
+        }
     }
 
     mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -213,12 +218,15 @@ private struct Parser {
         }
     }
 
-    mutating func literal(_ word: String, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
-        let text = Array(word.utf8)
-        guard position + text.count <= bytes.count, Array(bytes[position..<position + text.count]) == text else {
-            throw error("invalid literal")
+    mutating func literal(_ word: StaticString, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= bytes.count else { throw error("invalid literal") }
+        let matches = word.withUTF8Buffer { text in
+            for offset in 0..<count where bytes[position + offset] != text[offset] { return false }
+            return true
         }
-        position += text.count
+        guard matches else { throw error("invalid literal") }
+        position += count
         return value
     }
 
@@ -245,7 +253,20 @@ private struct Parser {
 
     mutating func string() throws(JSONParseError) -> String {
         position += 1  // opening quote
-        var out: [UInt8] = []
+        // Most strings have no escapes: find the closing quote and take the bytes as they are.
+        var end = position
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(decoding: bytes[position..<end], as: UTF8.self)
+                position = end + 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        var out: [UInt8] = Array(bytes[position..<end])
+        position = end
         while position < bytes.count {
             let byte = bytes[position]
             position += 1

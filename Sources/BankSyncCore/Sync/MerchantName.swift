@@ -13,6 +13,8 @@ public enum MerchantName {
         "UBER *", "LYFT *", "GOOGLE *", "APPLE.COM/BILL", "AMZN MKTP US*", "AMZN Mktp US*", "AMAZON.COM*", "WWW.", "POS DEBIT ",
         "POS PURCHASE ", "DEBIT CARD PURCHASE ", "CHECKCARD ", "PURCHASE ", "RECURRING PAYMENT ", "ACH DEBIT ", "ACH DEPOSIT ",
     ]
+    /// The prefixes as the upper-cased text is compared with them, computed once.
+    private static let upperPrefixes = processorPrefixes.map { ($0, $0.uppercased()) }
     private static let keepWithPrefix: Set<String> = ["UBER *", "LYFT *", "GOOGLE *"]
     private static let states: Set<String> = [
         "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA",
@@ -28,7 +30,7 @@ public enum MerchantName {
     /// The cleaned name, or nil when nothing name-like is left.
     public static func clean(_ raw: String) -> String? {
         var text = raw.uppercased().trimmingWhitespace
-        for prefix in processorPrefixes where text.hasPrefix(prefix.uppercased()) {
+        for (prefix, upper) in upperPrefixes where text.hasPrefix(upper) {
             let brand = keepWithPrefix.contains(prefix) ? String(prefix.dropLast(2)) : nil
             text = String(text.dropFirst(prefix.count)).trimmingWhitespace
             if let brand { return titleCase(brand) }

@@ -50,7 +50,28 @@ public struct TransactionRepository: Sendable {
     /// cursor together).
     @discardableResult
     public func upsert(_ transactions: [Transaction], on db: any SQLDatabase) async throws -> [TransactionKey: Identifier<Transaction>] {
-        guard !transactions.isEmpty else { return [:] }
+        var ids: [TransactionKey: Identifier<Transaction>] = [:]
+        ids.reserveCapacity(transactions.count)
+        try await write(transactions, returningIDs: true, on: db) { row in
+            let key = TransactionKey(accountID: try row.identifier("account_id"), providerTransactionID: try row.text("provider_transaction_id"))
+            ids[key] = try row.identifier("id")
+        }
+        return ids
+    }
+
+    /// ``upsert(_:on:)`` without reading the stored ids back: the sync pipeline's write.
+    public func write(_ transactions: [Transaction], on db: any SQLDatabase) async throws {
+        try await write(transactions, returningIDs: false, on: db) { _ in }
+    }
+
+    /// Rows per statement: the JSON parameter has no bind limit; this bounds its size (~1 MB).
+    static let rowsPerStatement = 2_000
+
+    private func write(
+        _ transactions: [Transaction], returningIDs: Bool, on db: any SQLDatabase, row: (any SQLRow) throws -> Void
+    ) async throws {
+        guard !transactions.isEmpty else { return }
+        // The last occurrence of a key wins: one statement may not touch a row twice.
         var position: [TransactionKey: Int] = [:]
         var unique: [Transaction] = []
         unique.reserveCapacity(transactions.count)
@@ -63,22 +84,69 @@ public struct TransactionRepository: Sendable {
                 unique.append(transaction)
             }
         }
-        let size = BatchUpsert.batchSize(columns: Self.columns.count, engine: database.engine)
-        var ids: [TransactionKey: Identifier<Transaction>] = [:]
-        ids.reserveCapacity(unique.count)
-        for start in stride(from: 0, to: unique.count, by: size) {
-            let rows = unique[start..<min(start + size, unique.count)].map(Self.encode)
-            let statement = BatchUpsert(
-                table: "transactions", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
-                returning: "id, account_id, provider_transaction_id")
-            for row in try await db.execute(sql: statement) {
-                let key = TransactionKey(
-                    accountID: try row.identifier("account_id"),
-                    providerTransactionID: try row.text("provider_transaction_id"))
-                ids[key] = try row.identifier("id")
+        let sql = database.engine == .postgres ? Self.postgresUpsert : Self.sqliteUpsert
+        let returning = returningIDs ? " RETURNING id, account_id, provider_transaction_id" : ""
+        for start in stride(from: 0, to: unique.count, by: Self.rowsPerStatement) {
+            var rows = JSONRows(reservingRows: min(Self.rowsPerStatement, unique.count - start))
+            for transaction in unique[start..<min(start + Self.rowsPerStatement, unique.count)] { Self.encode(transaction, into: &rows) }
+            let statement = SQLQueryString("\(unsafeRaw: sql.prefix)\(bind: rows.text())\(unsafeRaw: sql.suffix)\(unsafeRaw: returning)")
+            if returningIDs {
+                for stored in try await db.execute(sql: statement) { try row(stored) }
+            } else {
+                try await db.execute(sql: statement) { _ in }
             }
         }
-        return ids
+    }
+
+    /// The upsert reading its rows from one JSON parameter: SQLite's `->>` yields each
+    /// element with its JSON type (integer, real, text, null); `WHERE true` is SQLite's rule
+    /// for an upsert fed by a SELECT.
+    static let sqliteUpsert: (prefix: String, suffix: String) = (
+        "INSERT INTO transactions (\(columns.joined(separator: ", "))) SELECT "
+            + (0..<columns.count).map { "value ->> \($0)" }.joined(separator: ", ") + " FROM json_each(",
+        ") WHERE true " + conflict
+    )
+
+    /// PostgreSQL: `jsonb` is parsed once, elements are read by position and cast to the
+    /// column's type.
+    static let postgresUpsert: (prefix: String, suffix: String) = (
+        "INSERT INTO transactions (\(columns.joined(separator: ", "))) SELECT "
+            + columns.enumerated().map { index, column in
+                switch column {
+                case "amount_minor", "removed_at", "processed_at", "categorized_at", "created_at", "updated_at": "(r ->> \(index))::bigint"
+                case "category_confidence": "(r ->> \(index))::double precision"
+                default: "r ->> \(index)"
+                }
+            }.joined(separator: ", ") + " FROM jsonb_array_elements(",
+        "::jsonb) AS r " + conflict
+    )
+
+    /// One row in ``columns`` order.
+    static func encode(_ t: Transaction, into rows: inout JSONRows) {
+        rows.beginRow()
+        rows.string(t.id.rawValue)
+        rows.string(t.accountID.rawValue)
+        rows.string(t.userID.rawValue)
+        rows.string(t.providerTransactionID)
+        rows.string(t.status.rawValue)
+        rows.int(t.amount.minorUnits)
+        rows.string(t.amount.currency.code)
+        rows.string(t.date.description)
+        rows.string(t.authorizedDate?.description)
+        rows.string(t.description)
+        rows.string(t.merchantName)
+        rows.string(t.counterparty)
+        rows.string(t.providerCategory)
+        rows.string(t.category?.category)
+        rows.double(t.category?.confidence)
+        rows.string(t.category?.source.rawValue)
+        rows.string(t.pendingTransactionID)
+        rows.int(t.removedAt.milliseconds)
+        rows.int(t.processedAt.milliseconds)
+        rows.int(t.categorizedAt.milliseconds)
+        rows.int(t.createdAt.millisecondsSince1970)
+        rows.int(t.updatedAt.millisecondsSince1970)
+        rows.endRow()
     }
 
     /// Marks rows removed (they stay, with `removed_at`, so a removal is auditable and undoable).

@@ -1,0 +1,78 @@
+/// Rows for a set-based write, as one JSON array of arrays bound as a single text parameter:
+/// `[["id-1", "acct", 1250, null, …], …]`.
+///
+/// A multi-row `VALUES (?, ?, …), …` statement costs its engine a parse and plan per row (on
+/// SQLite, compiling a 1,000-row upsert was a fifth of the sync pipeline's CPU) and the client
+/// an encoded bind per value. One JSON parameter keeps the statement text fixed and small;
+/// the engine's own C JSON reader unpacks the rows (SQLite `json_each`, PostgreSQL
+/// `jsonb_array_elements`).
+struct JSONRows {
+    private(set) var bytes: [UInt8] = [UInt8(ascii: "[")]
+    private var rowOpen = false
+    private var rowCount = 0
+    private var valueCount = 0
+
+    init(reservingRows rows: Int, bytesPerRow: Int = 320) {
+        bytes.reserveCapacity(rows * bytesPerRow + 2)
+    }
+
+    var isEmpty: Bool { rowCount == 0 }
+
+    mutating func beginRow() {
+        if rowCount > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "["))
+        rowCount += 1
+        valueCount = 0
+    }
+
+    mutating func endRow() { bytes.append(UInt8(ascii: "]")) }
+
+    private mutating func separator() {
+        if valueCount > 0 { bytes.append(UInt8(ascii: ",")) }
+        valueCount += 1
+    }
+
+    mutating func null() {
+        separator()
+        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    }
+
+    mutating func int(_ value: Int64?) {
+        guard let value else { return null() }
+        separator()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func double(_ value: Double?) {
+        guard let value, value.isFinite else { return null() }
+        separator()
+        bytes.append(contentsOf: "\(value)".utf8)
+    }
+
+    /// A JSON string: `"` and `\` escaped, control characters as `\u00XX`; other text as UTF-8.
+    mutating func string(_ value: String?) {
+        guard let value else { return null() }
+        separator()
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The finished document.
+    func text() -> String {
+        var closed = bytes
+        closed.append(UInt8(ascii: "]"))
+        return String(decoding: closed, as: UTF8.self)
+    }
+}
