@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "BankSyncServer", targets: ["BankSyncServer"]),
         .library(name: "BankSyncSandbox", targets: ["BankSyncSandbox"]),
         .library(name: "BankSyncProviders", targets: ["BankSyncProviders"]),
+        .library(name: "BankSyncCategorizer", targets: ["BankSyncCategorizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -103,6 +104,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BankSyncCategorizer",
+            dependencies: [
+                "BankSyncCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BankSyncEngine",
             dependencies: [
                 "BankSyncCore", "BankSyncStore", "BankSyncProviders", "BankSyncJobs",
@@ -131,6 +141,7 @@ let package = Package(
             name: "banksync",
             dependencies: [
                 "BankSyncCore",
+                "BankSyncCategorizer",
                 "BankSyncEngine",
                 "BankSyncJobs",
                 "BankSyncStore",
@@ -158,6 +169,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/BankSyncTesting",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BankSyncCategorizerTests",
+            dependencies: ["BankSyncCategorizer"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

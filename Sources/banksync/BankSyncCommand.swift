@@ -10,7 +10,7 @@ struct BankSyncCommand: AsyncParsableCommand {
         version: BankSyncVersion.string,
         subcommands: [
             DemoCommand.self, MigrateCommand.self, ServeCommand.self, WorkerCommand.self, SandboxCommand.self, KeysCommand.self, VersionCommand.self,
-            BenchCommand.self,
+            BenchCommand.self, CategorizerCommand.self,
         ]
     )
 }

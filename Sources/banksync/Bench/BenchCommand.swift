@@ -10,7 +10,7 @@ import SQLKit
 /// `banksync bench`: performance scenarios measured side by side with their raw limits.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self, SyncBench.self])
+        commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self, SyncBench.self, CategorizeBench.self])
 }
 
 /// Batch-upserts N transactions through the store, and in the same run loads the same rows with
