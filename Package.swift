@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "BankSyncEngine",
             dependencies: [
-                "BankSyncCore", "BankSyncStore", "BankSyncProviders", "BankSyncJobs",
+                "BankSyncCore", "BankSyncStore", "BankSyncProviders", "BankSyncJobs", "BankSyncCategorizer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -173,7 +173,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BankSyncCategorizerTests",
-            dependencies: ["BankSyncCategorizer"],
+            dependencies: ["BankSyncCategorizer", "BankSyncCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -231,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "BankSyncEngineTests",
             dependencies: [
-                "BankSyncCore", "BankSyncEngine", "BankSyncJobs", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting", "banksync",
+                "BankSyncCategorizer", "BankSyncCore", "BankSyncEngine", "BankSyncJobs", "BankSyncProviders", "BankSyncSandbox", "BankSyncStore", "BankSyncTesting", "banksync",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),

@@ -25,6 +25,11 @@ public struct CategoryModel: Sendable {
     let steps: [Int8]
     /// Bucket → index into `buckets`, or -1: one array lookup per feature.
     let slotOf: [Int32]
+    /// Categories that only money coming in can have (income, transfers in), and only money
+    /// going out (transfers out, loan payments): with a known amount the other side's are
+    /// never answered, and the probabilities are those of the categories left.
+    let inflowOnly: [Bool]
+    let outflowOnly: [Bool]
 
     /// Provenance recorded in the weights file.
     public struct Info: Sendable, Codable, Hashable {
@@ -86,6 +91,8 @@ public struct CategoryModel: Sendable {
         var slotOf = [Int32](repeating: -1, count: hasher.buckets)
         for (index, bucket) in buckets.enumerated() { slotOf[Int(bucket)] = Int32(index) }
         self.slotOf = slotOf
+        inflowOnly = labels.map { $0.hasPrefix("INCOME") || $0.hasPrefix("TRANSFER_IN") }
+        outflowOnly = labels.map { $0.hasPrefix("TRANSFER_OUT") || $0.hasPrefix("LOAN_PAYMENTS") }
     }
 
     /// Weights and biases.
@@ -121,6 +128,10 @@ public struct CategoryModel: Sendable {
     func predict(_ input: CategorizerInput, scratch: inout Scratch) -> Prediction {
         hasher.features(input, into: &scratch.features)
         logits(&scratch)
+        if let amount = input.amountMinor, amount != 0 {
+            let excluded = amount < 0 ? inflowOnly : outflowOnly
+            for index in excluded.indices where excluded[index] { scratch.scores[index] = -.infinity }
+        }
         let scores = scratch.scores
         var best = 0
         var second = -1

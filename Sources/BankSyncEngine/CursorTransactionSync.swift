@@ -3,6 +3,7 @@ public import BankSyncProviders
 public import BankSyncStore
 public import Foundation
 public import Logging
+public import SQLKit
 
 /// `sync-transactions` for a cursor provider (Plaid): fetch every change since the stored
 /// cursor (the client walks the pages and restarts on mutation during pagination), then write
@@ -13,6 +14,9 @@ public struct CursorTransactionSync: Sendable {
     let store: Store
     let provider: any BankingProvider
     let logger: Logger
+    /// Runs inside the database transaction that stores new or changed rows (the engine
+    /// enqueues categorization there, so the job commits with the rows).
+    public var inTransaction: (@Sendable (any SQLDatabase, Connection) async throws -> Void)?
 
     public init(store: Store, provider: any BankingProvider, logger: Logger) {
         self.store = store
@@ -79,6 +83,7 @@ public struct CursorTransactionSync: Sendable {
                     try await store.accounts.extendCoverage(accountID, from: earliest, to: today, on: db)
                 }
                 try await store.connections.update(saved, on: db)
+                if !rows.isEmpty { try await inTransaction?(db, saved) }
                 return removed
             }
             return counts

@@ -1,3 +1,4 @@
+public import BankSyncCategorizer
 public import BankSyncCore
 public import BankSyncJobs
 public import BankSyncProviders
@@ -37,6 +38,10 @@ public struct SyncEngine: Sendable {
         public var expirationCron = "0 8 * * *"
         /// Consent length assumed when a provider does not say (GoCardless agreements: 90 days).
         public var defaultConsentDays: [Provider: Int] = [.gocardless: 90]
+        /// Categorizes new rows (`categorize-transactions`); nil leaves them uncategorized.
+        public var categorizer: CategoryDecider?
+        /// Rows per categorizer batch (the guide's 100).
+        public var categorizeBatchSize = 100
 
         public init() {}
     }
@@ -77,6 +82,8 @@ public struct SyncEngine: Sendable {
         registry.register(SyncJobs.connectionHealth) { job, context in try await connectionHealth(job, context) }
         registry.register(SyncJobs.checkConnectionExpiration) { _, context in try await checkConnectionExpiration(context) }
         registry.register(SyncJobs.scheduleSyncs) { _, context in try await scheduleSyncs(context) }
+        registry.register(SyncJobs.categorizeTransactions) { job, context in try await categorizeTransactions(job, context) }
+        registry.register(SyncJobs.recategorizeTransactions) { job, context in try await recategorizeTransactions(job, context) }
     }
 
     /// The recurring jobs: the scheduler tick (every minute) and the daily expiry check.
@@ -558,11 +565,14 @@ public struct SyncEngine: Sendable {
         let run: SyncRun
         switch client.fetchMode {
         case .cursor:
-            run = try await CursorTransactionSync(store: store, provider: client, logger: logger).run(connectionID: connection.id, now: now)
+            var sync = CursorTransactionSync(store: store, provider: client, logger: logger)
+            sync.inTransaction = enqueueCategorization
+            run = try await sync.run(connectionID: connection.id, now: now)
         case .window:
             var sync = WindowTransactionSync(store: store, logger: logger) { credential, account, from, to in
                 try await client.transactions(credential, account: account, from: from, to: to)
             }
+            sync.inTransaction = enqueueCategorization
             sync.initialDays = min(days ?? configuration.initialSyncDays, client.historyLimitDays)
             run = try await sync.run(connectionID: connection.id, today: today, days: connection.cursor == nil ? nil : days, now: now)
         }

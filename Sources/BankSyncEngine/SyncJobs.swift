@@ -58,6 +58,27 @@ public struct LinkTokenJob: Codable, Sendable, Equatable {
     }
 }
 
+/// `categorize-transactions`: one user's rows not yet decided.
+public struct CategorizeJob: Codable, Sendable, Equatable {
+    public var userID: String
+
+    public init(userID: Identifier<User>) { self.userID = userID.rawValue }
+
+    public var user: Identifier<User> { Identifier(userID) }
+}
+
+/// `recategorize-transactions`: a rule changed; decide again every automatically categorized
+/// row of the tenant (or of one user).
+public struct RecategorizeJob: Codable, Sendable, Equatable {
+    public var tenantID: String
+    public var userID: String?
+
+    public init(tenantID: Identifier<Tenant>, userID: Identifier<User>? = nil) {
+        self.tenantID = tenantID.rawValue
+        self.userID = userID?.rawValue
+    }
+}
+
 /// The result of `create-link-token`, as the app's front end needs it.
 public struct LinkTokenResult: Codable, Sendable, Equatable {
     public var provider: Provider
@@ -124,6 +145,14 @@ public enum SyncJobs {
         uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
     public static let checkConnectionExpiration = JobDefinition<EmptyResult, SyncJobResult>(
         name: "check-connection-expiration", options: JobOptions(maxAttempts: 3, timeout: .seconds(300)))
+    /// Unique per user while waiting: every sync that stores rows enqueues one, and they
+    /// collapse; the lock key keeps one user's batches one at a time.
+    public static let categorizeTransactions = JobDefinition<CategorizeJob, SyncJobResult>(
+        name: "categorize-transactions", options: JobOptions(maxAttempts: 5, backoff: .exponential(base: .seconds(5), cap: .seconds(300)), timeout: .seconds(600)),
+        uniqueKey: { $0.userID }, lockKey: { "categorize:\($0.userID)" })
+    public static let recategorizeTransactions = JobDefinition<RecategorizeJob, SyncJobResult>(
+        name: "recategorize-transactions", options: JobOptions(maxAttempts: 5, timeout: .seconds(600)),
+        uniqueKey: { "\($0.tenantID):\($0.userID ?? "*")" })
     /// The scheduler tick: enqueues the connections whose next sync time has come.
     public static let scheduleSyncs = JobDefinition<EmptyResult, SyncJobResult>(
         name: "schedule-syncs", options: JobOptions(priority: -30, maxAttempts: 1, timeout: .seconds(120)))

@@ -3,7 +3,7 @@ public import BankSyncProviders
 public import BankSyncStore
 public import Foundation
 public import Logging
-import SQLKit
+public import SQLKit
 
 /// `sync-transactions` for date-window providers (Teller, GoCardless): fetch each account's
 /// rows over a window that overlaps the last sync, compare with what is stored for that window
@@ -21,6 +21,9 @@ public struct WindowTransactionSync: Sendable {
     public var overlapDays = 10
     /// Days fetched the first time.
     public var initialDays = 90
+    /// Runs inside the database transaction that stores new or changed rows (the engine
+    /// enqueues categorization there, so the job commits with the rows).
+    public var inTransaction: (@Sendable (any SQLDatabase, Connection) async throws -> Void)?
 
     public init(store: Store, logger: Logger, fetch: @escaping Fetch) {
         self.store = store
@@ -61,6 +64,7 @@ public struct WindowTransactionSync: Sendable {
                     }
                 }
                 try await store.connections.update(saved, on: db)
+                if counts.added + counts.modified > 0 { try await inTransaction?(db, saved) }
                 return counts
             }
         }

@@ -15,6 +15,7 @@ public struct Store: Sendable {
     public let events: EventRepository
     public let providerLimits: ProviderLimitRepository
     public let transactionLinks: TransactionLinkRepository
+    public let categorization: CategorizationRepository
 
     public init(database: Database, keyring: Keyring) {
         self.database = database
@@ -28,6 +29,7 @@ public struct Store: Sendable {
         self.events = EventRepository(database: database)
         self.providerLimits = ProviderLimitRepository(database: database)
         self.transactionLinks = TransactionLinkRepository(database: database)
+        self.categorization = CategorizationRepository(database: database)
     }
 
     /// A migrator for this store's database.

@@ -178,6 +178,17 @@ struct ShippedModelTests {
         }
     }
 
+    @Test("money going out is never income or a transfer in; money coming in is never a transfer out or a loan payment")
+    func directionConsistent() throws {
+        let model = try ShippedModel.load()
+        let payroll = model.predict(CategorizerInput(description: "ADP PAYROLL DIRECT DEP PPD 884411", amountMinor: -312_000))
+        #expect(!payroll.label.hasPrefix("INCOME") && !payroll.label.hasPrefix("TRANSFER_IN"), "\(payroll.label)")
+        #expect(model.predict(CategorizerInput(description: "ADP PAYROLL DIRECT DEP PPD 884411", amountMinor: 312_000)).label.hasPrefix("INCOME"))
+        let mortgage = model.predict(CategorizerInput(description: "WELLS FARGO HOME MORTGAGE", amountMinor: 180_000))
+        #expect(!mortgage.label.hasPrefix("LOAN_PAYMENTS") && !mortgage.label.hasPrefix("TRANSFER_OUT"), "\(mortgage.label)")
+        #expect(payroll.confidence > 0 && payroll.confidence <= 1)
+    }
+
     @Test("a configured weights file that is damaged stops start-up with its path and the reason")
     func damagedConfiguredFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString).bscm").path

@@ -6,6 +6,8 @@ public enum CategorySource: String, Sendable, Codable, CaseIterable, Hashable {
     case user
     /// A user or tenant rule matched.
     case rule
+    /// The user's earlier choice for the same merchant (learned from a correction).
+    case memory
     /// The trained model, with its confidence.
     case model
     /// The provider's own category, used when nothing better is known.
@@ -57,8 +59,11 @@ public struct Transaction: Hashable, Sendable, Codable {
     public var removedAt: Date?
     /// Set when normalization and reconciliation finished for the row.
     public var processedAt: Date?
-    /// Set when the categorizer last assigned ``category``.
+    /// Set when the categorizer last decided about the row (also when it left it uncategorized).
     public var categorizedAt: Date?
+    /// Why the row has the category it has, or none ("model 0.31 under 0.5; no provider
+    /// category"): written by the categorizer only.
+    public var categoryNote: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -68,7 +73,7 @@ public struct Transaction: Hashable, Sendable, Codable {
         authorizedDate: CalendarDate? = nil, description: String, merchantName: String? = nil,
         counterparty: String? = nil, providerCategory: String? = nil, category: CategoryAssignment? = nil,
         pendingTransactionID: String? = nil, removedAt: Date? = nil, processedAt: Date? = nil,
-        categorizedAt: Date? = nil, createdAt: Date, updatedAt: Date? = nil
+        categorizedAt: Date? = nil, categoryNote: String? = nil, createdAt: Date, updatedAt: Date? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -87,6 +92,7 @@ public struct Transaction: Hashable, Sendable, Codable {
         self.removedAt = removedAt
         self.processedAt = processedAt
         self.categorizedAt = categorizedAt
+        self.categoryNote = categoryNote
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
     }

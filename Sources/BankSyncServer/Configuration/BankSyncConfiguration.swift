@@ -31,6 +31,8 @@ import SystemPackage
 /// | `BANKSYNC_GOCARDLESS_SECRET_ID` / `BANKSYNC_GOCARDLESS_SECRET_KEY`* | — | enables GoCardless |
 /// | `BANKSYNC_GOCARDLESS_BASE_URL` | `https://bankaccountdata.gocardless.com` | |
 /// | `BANKSYNC_RATE_LIMIT_PLAID` / `_TELLER` / `_GOCARDLESS` | 200 / 100 / 50 | requests a minute, shared by all processes |
+/// | `BANKSYNC_CATEGORIZER_WEIGHTS` | the shipped model | a `.bscm` weights file (`banksync categorizer train`); a damaged one stops start-up |
+/// | `BANKSYNC_CATEGORIZER_THRESHOLD` | `0.5` | the model's answer is used at or above this confidence (0…1) |
 ///
 /// \* secrets: read only from the environment.
 public struct BankSyncConfiguration: Sendable {
@@ -92,6 +94,10 @@ public struct BankSyncConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var providers: Providers
+    /// A weights file instead of the shipped model.
+    public var categorizerWeights: String?
+    /// The model abstains below this confidence.
+    public var categorizerThreshold: Double
 
     /// Reads the configuration from the process environment and the optional file.
     /// - Throws: ``ConfigurationError`` naming the first wrong variable.
@@ -171,6 +177,13 @@ public struct BankSyncConfiguration: Sendable {
         logFormat = format
 
         providers = try Self.providers(value: value, name: name, environment: environment)
+
+        categorizerWeights = value("categorizer.weights").flatMap { $0.isEmpty ? nil : $0 }
+        let thresholdText = value("categorizer.threshold") ?? "0.5"
+        guard let threshold = Double(thresholdText), (0...1).contains(threshold) else {
+            throw ConfigurationError(variable: name("categorizer.threshold"), message: "'\(thresholdText)' is not a confidence: expected a number from 0 to 1")
+        }
+        categorizerThreshold = threshold
     }
 
     static func providers(value: (String) -> String?, name: (String) -> String, environment: [String: String]) throws -> Providers {

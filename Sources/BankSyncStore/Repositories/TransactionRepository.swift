@@ -268,7 +268,8 @@ public struct TransactionRepository: Sendable {
             counterparty: try row.optionalText("counterparty"), providerCategory: try row.optionalText("provider_category"),
             category: category, pendingTransactionID: try row.optionalText("pending_transaction_id"),
             removedAt: try row.optionalInstant("removed_at"), processedAt: try row.optionalInstant("processed_at"),
-            categorizedAt: try row.optionalInstant("categorized_at"), createdAt: try row.instant("created_at"),
+            categorizedAt: try row.optionalInstant("categorized_at"), categoryNote: try row.optionalText("category_note"),
+            createdAt: try row.instant("created_at"),
             updatedAt: try row.instant("updated_at"))
     }
 }

@@ -285,6 +285,37 @@ enum Schema {
                 "ALTER TABLE sync_runs ADD COLUMN error_message TEXT",
                 "ALTER TABLE sync_runs ADD COLUMN notes TEXT",
             ]),
+        // Categorization: why a row has its category, rules per tenant or user, and what each
+        // user chose for a merchant.
+        Migration(
+            version: 7, name: "categorization",
+            statements: [
+                "ALTER TABLE transactions ADD COLUMN category_note TEXT",
+                """
+                CREATE TABLE category_rules (
+                    id TEXT PRIMARY KEY,
+                    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                    user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    conditions TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    enabled INTEGER NOT NULL DEFAULT 1,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX category_rules_tenant ON category_rules (tenant_id, priority)",
+                """
+                CREATE TABLE merchant_categories (
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    merchant_key TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (user_id, merchant_key)
+                )
+                """,
+            ]),
     ]
 
     /// The newest schema version this binary knows.

@@ -1,4 +1,6 @@
 import ArgumentParser
+import BankSyncCategorizer
+import BankSyncEngine
 import BankSyncServer
 import BankSyncStore
 import Foundation
@@ -27,6 +29,23 @@ enum Bootstrap {
         }
         guard first else { return }
         LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
+    }
+
+    /// The engine's settings from the configuration, with the categorizer's model loaded
+    /// (`BANKSYNC_CATEGORIZER_WEIGHTS`, else the shipped one). A model that cannot be loaded
+    /// stops start-up with its path and the reason: categorizing with garbage is worse.
+    static func engineConfiguration(_ configuration: BankSyncConfiguration, logger: Logger) throws -> SyncEngine.Configuration {
+        var engine = SyncEngine.Configuration()
+        do {
+            let model = try ShippedModel.load(path: configuration.categorizerWeights)
+            engine.categorizer = CategoryDecider(model: model, threshold: configuration.categorizerThreshold)
+            logger.info(
+                "categorizer model loaded",
+                metadata: ["categories": "\(model.labels.count)", "trained_rows": "\(model.info.trainingRows)", "weights": "\(configuration.categorizerWeights ?? "shipped")"])
+        } catch {
+            throw fail("\(error)")
+        }
+        return engine
     }
 
     /// Prints `message` to standard error and returns the exit to throw.

@@ -68,12 +68,15 @@ struct DemoCommand: AsyncParsableCommand {
         // BankSync itself, as `serve` runs it: workers, scheduler, maintenance, HTTP (health and
         // webhooks), on the demo's clock. Ctrl-C stops it in order, the database last.
         let queue = JobQueue(database: database, logger: logger, now: clock.now)
-        let runtime = try EngineRuntime.make(configuration: .sandbox(baseURL: sandboxBase), store: store, queue: queue, logger: logger)
+        let serverConfiguration = try await BankSyncConfiguration.load(environment: ["BANKSYNC_HTTP_PORT": "\(port)"])
+        let runtime = try EngineRuntime.make(
+            configuration: .sandbox(baseURL: sandboxBase), store: store, queue: queue,
+            engineConfiguration: try Bootstrap.engineConfiguration(serverConfiguration, logger: logger), logger: logger)
         var registry = JobRegistry()
         runtime.register(into: &registry)
-        let app = BankSyncApplication.make(
-            configuration: try await BankSyncConfiguration.load(environment: ["BANKSYNC_HTTP_PORT": "\(port)"]), store: store, runtime: runtime, logger: logger
-        ) { bound in serverPort.withLock { $0 = bound } }
+        let app = BankSyncApplication.make(configuration: serverConfiguration, store: store, runtime: runtime, logger: logger) { bound in
+            serverPort.withLock { $0 = bound }
+        }
         let services: [any Service] =
             [database, runtime.lifetime]
             + JobServices.make(
@@ -182,9 +185,13 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let events = try await store.events.list(userID: user.id)
         print("\nEvents for the app: " + Dictionary(grouping: events, by: \.type).map { "\($0.key) ×\($0.value.count)" }.sorted().joined(separator: ", "))
+        let live = rows.filter(\.isActive)
+        let bySource = Dictionary(grouping: live, by: { $0.category?.source.rawValue ?? ($0.categorizedAt == nil ? "not yet" : "uncategorized") })
+        print("Categories: " + bySource.map { "\($0.key) \($0.value.count)" }.sorted().joined(separator: ", "))
         print("Latest transactions:")
         for row in rows.prefix(8) {
-            print("  \(row.date)  \(row.amount)  \(row.merchantName ?? row.description)\(row.status == .pending ? "  (pending)" : "")")
+            let category = row.category.map { "\($0.category) (\($0.source.rawValue) \(String(format: "%.2f", $0.confidence)))" } ?? "uncategorized"
+            print("  \(row.date)  \(row.amount)  \(row.merchantName ?? row.description)\(row.status == .pending ? "  (pending)" : "")  → \(category)")
         }
         print("")
     }

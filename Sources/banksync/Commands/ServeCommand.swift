@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         // The database before the keys: a key file is only generated for a database that opened.
+        let engineConfiguration = try Bootstrap.engineConfiguration(configuration, logger: logger)
         let database = try await Bootstrap.reportingErrors {
             try await Database.open(configuration.databaseURL, logger: logger)
         }
@@ -45,7 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime: EngineRuntime
         let schedules: [RecurringJob]
         do {
-            runtime = try EngineRuntime.make(configuration: configuration.providers, store: store, queue: jobs, logger: logger)
+            runtime = try EngineRuntime.make(
+                configuration: configuration.providers, store: store, queue: jobs, engineConfiguration: engineConfiguration, logger: logger)
             schedules = try runtime.engine.schedules()
         } catch {
             await database.close()

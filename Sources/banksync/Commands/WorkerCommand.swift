@@ -28,6 +28,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 try await EngineRuntime.configureLimits(configuration.providers, database: database, logger: logger)
             }
         }
+        let engineConfiguration = try Bootstrap.engineConfiguration(configuration, logger: logger)
         let database = try await Bootstrap.reportingErrors {
             try await Database.open(configuration.databaseURL, logger: logger)
         }
@@ -36,7 +37,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let schedules: [RecurringJob]
         do {
             let store = Store(database: database, keyring: try configuration.loadKeyring(logger: logger))
-            runtime = try EngineRuntime.make(configuration: configuration.providers, store: store, queue: jobs, logger: logger)
+            runtime = try EngineRuntime.make(
+                configuration: configuration.providers, store: store, queue: jobs, engineConfiguration: engineConfiguration, logger: logger)
             schedules = try runtime.engine.schedules()
         } catch {
             await database.close()
