@@ -14,3 +14,15 @@ public enum ShippedModel {
         return try WeightsFile.read(path: path)
     }
 }
+
+extension ShippedModel {
+    /// The labeled rows the shipped model was trained from (`Resources/training.csv`): the
+    /// base a tenant's re-training adds its corrections to.
+    /// - Throws: ``CategorizerError`` when the file is missing or unreadable.
+    public static func trainingRows() throws(CategorizerError) -> [LabeledRow] {
+        guard let path = Bundle.module.path(forResource: "training", ofType: "csv", inDirectory: "Resources"),
+            let text = try? String(contentsOfFile: path, encoding: .utf8)
+        else { throw .invalidData("the shipped training.csv is not installed beside the binary") }
+        return try LabeledCSV.read(text)
+    }
+}

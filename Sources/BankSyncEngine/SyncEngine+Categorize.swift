@@ -4,6 +4,7 @@ public import BankSyncJobs
 public import BankSyncStore
 import Foundation
 import Logging
+import Synchronization
 public import SQLKit
 
 extension SyncEngine {
@@ -18,8 +19,9 @@ extension SyncEngine {
     /// ``Configuration/categorizeBatchSize``. Idempotent: only undecided rows are read, and a
     /// row the user categorized meanwhile is not overwritten.
     func categorizeTransactions(_ job: CategorizeJob, _ context: JobContext) async throws -> SyncJobResult {
-        guard let decider = configuration.categorizer else { return SyncJobResult(outcome: "skipped", detail: "no categorizer configured") }
+        guard let shipped = configuration.categorizer else { return SyncJobResult(outcome: "skipped", detail: "no categorizer configured") }
         guard let user = try await store.users.get(job.user) else { return SyncJobResult(outcome: "skipped", detail: "user deleted") }
+        let decider = try await tenantDecider(user.tenantID, base: shipped, logger: context.logger)
         let rules: CategoryDecider.Rules
         do { rules = try CategoryDecider.Rules(try await store.categorization.rules(tenantID: user.tenantID, userID: user.id), taxonomy: decider.taxonomy) } catch let error as CategorizerError {
             // A rule that no longer compiles must not stop categorization forever: decide without rules and say so.
@@ -51,6 +53,55 @@ extension SyncEngine {
         let users = try await store.categorization.resetAutomatic(tenantID: Identifier(job.tenantID), userID: job.userID.map { Identifier($0) })
         for user in users { try await queue.enqueue(SyncJobs.categorizeTransactions, CategorizeJob(userID: user)) }
         return SyncJobResult(outcome: "ok", detail: "\(users.count) users to categorize again")
+    }
+
+    /// The tenant's re-trained model in place of the shipped one, when it has one; a stored
+    /// model that no longer loads is logged and the shipped one used.
+    func tenantDecider(_ tenantID: Identifier<Tenant>, base: CategoryDecider, logger: Logger) async throws -> CategoryDecider {
+        guard let trainedAt = try await store.categorization.modelTrainedAt(tenantID: tenantID) else { return base }
+        if let cached = tenantModels.get(tenantID, trainedAt: trainedAt) {
+            return CategoryDecider(taxonomy: base.taxonomy, model: cached, threshold: base.threshold)
+        }
+        guard let stored = try await store.categorization.model(tenantID: tenantID) else { return base }
+        do {
+            let model = try WeightsFile.decode(stored.weights, path: "categorizer_models/\(tenantID)")
+            tenantModels.put(tenantID, trainedAt: stored.trainedAt, model: model)
+            return CategoryDecider(taxonomy: base.taxonomy, model: model, threshold: base.threshold)
+        } catch {
+            logger.error("the tenant's categorizer model cannot be loaded; using the shipped model", metadata: ["tenant_id": "\(tenantID)", "error": "\(error)"])
+            return base
+        }
+    }
+
+    /// `retrain-categorizer`: the shipped training rows plus the tenant's users' corrections
+    /// (each counted ``Configuration/correctionWeight`` times), trained with the same seed and
+    /// options as the shipped model, stored for the tenant; then the tenant's automatic rows
+    /// are decided again with it.
+    func retrainCategorizer(_ job: RetrainJob, _ context: JobContext) async throws -> SyncJobResult {
+        let tenantID = Identifier<Tenant>(job.tenantID)
+        let taxonomy = configuration.categorizer?.taxonomy ?? .standard
+        var rows = try (configuration.retrainingBase ?? ShippedModel.trainingRows()).map { ($0.input, $0.label) }
+        let base = rows.count
+        let corrections = try await store.categorization.corrections(tenantID: tenantID).filter { taxonomy.contains($0.category?.category ?? "") }
+        for correction in corrections {
+            let input = CategorizerInput(description: correction.description, merchant: correction.merchantName, amountMinor: correction.amount.minorUnits)
+            for _ in 0..<max(1, configuration.correctionWeight) { rows.append((input, correction.category!.category)) }
+        }
+        let started = now
+        let model = try ModelTrainer.train(rows, options: ModelTrainer.Options(), now: started)
+        try await store.categorization.saveModel(
+            tenantID: tenantID, weights: try WeightsFile.encode(model), trainingRows: base, corrections: corrections.count, at: started)
+        try await queue.enqueue(SyncJobs.recategorizeTransactions, RecategorizeJob(tenantID: tenantID))
+        context.logger.info("categorizer re-trained for a tenant", metadata: ["tenant_id": "\(tenantID)", "corrections": "\(corrections.count)"])
+        return SyncJobResult(outcome: "ok", detail: "\(base) shipped rows + \(corrections.count) corrections, \(model.labels.count) categories")
+    }
+
+    /// `schedule-retraining`: one `retrain-categorizer` per tenant with new corrections.
+    func scheduleRetraining() async throws -> SyncJobResult {
+        guard configuration.categorizer != nil else { return SyncJobResult(outcome: "skipped", detail: "no categorizer configured") }
+        let tenants = try await store.categorization.tenantsToRetrain()
+        for tenant in tenants { try await queue.enqueue(SyncJobs.retrainCategorizer, RetrainJob(tenantID: tenant)) }
+        return SyncJobResult(outcome: "ok", detail: "\(tenants.count) tenants to re-train")
     }
 
     // MARK: Entry points (API, dashboard, tests)
@@ -89,5 +140,18 @@ extension SyncEngine {
     public func deleteRule(_ id: Identifier<CategoryRule>, tenantID: Identifier<Tenant>) async throws -> EnqueuedJob {
         try await store.categorization.deleteRule(id, tenantID: tenantID)
         return try await queue.enqueue(SyncJobs.recategorizeTransactions, RecategorizeJob(tenantID: tenantID))
+    }
+}
+
+/// Decoded tenant models by tenant, each with the training time it was decoded for.
+final class TenantModelCache: Sendable {
+    private let models = Mutex<[String: (Date, CategoryModel)]>([:])
+
+    func get(_ tenant: Identifier<Tenant>, trainedAt: Date) -> CategoryModel? {
+        models.withLock { $0[tenant.rawValue].flatMap { $0.0 == trainedAt ? $0.1 : nil } }
+    }
+
+    func put(_ tenant: Identifier<Tenant>, trainedAt: Date, model: CategoryModel) {
+        models.withLock { $0[tenant.rawValue] = (trainedAt, model) }
     }
 }

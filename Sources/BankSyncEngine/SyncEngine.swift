@@ -36,6 +36,12 @@ public struct SyncEngine: Sendable {
         /// When the tick and the expiry check run (5-field cron, UTC).
         public var tickCron = "* * * * *"
         public var expirationCron = "0 8 * * *"
+        /// When tenants' categorizer models are re-trained from new corrections (daily, 03:00 UTC).
+        public var retrainCron = "0 3 * * *"
+        /// How much one user correction weighs against one row of the shipped training data.
+        public var correctionWeight = 5
+        /// The rows a tenant's re-training starts from; nil: the shipped training rows.
+        public var retrainingBase: [LabeledRow]?
         /// Consent length assumed when a provider does not say (GoCardless agreements: 90 days).
         public var defaultConsentDays: [Provider: Int] = [.gocardless: 90]
         /// Categorizes new rows (`categorize-transactions`); nil leaves them uncategorized.
@@ -51,6 +57,8 @@ public struct SyncEngine: Sendable {
     let providers: [Provider: any BankingProvider]
     public let configuration: Configuration
     let logger: Logger
+    /// Tenants' re-trained categorizer models, decoded once per training.
+    let tenantModels = TenantModelCache()
 
     public init(store: Store, queue: JobQueue, providers: [any BankingProvider], configuration: Configuration = Configuration(), logger: Logger) {
         self.store = store
@@ -84,6 +92,8 @@ public struct SyncEngine: Sendable {
         registry.register(SyncJobs.scheduleSyncs) { _, context in try await scheduleSyncs(context) }
         registry.register(SyncJobs.categorizeTransactions) { job, context in try await categorizeTransactions(job, context) }
         registry.register(SyncJobs.recategorizeTransactions) { job, context in try await recategorizeTransactions(job, context) }
+        registry.register(SyncJobs.retrainCategorizer) { job, context in try await retrainCategorizer(job, context) }
+        registry.register(SyncJobs.scheduleRetraining) { _, _ in try await scheduleRetraining() }
     }
 
     /// The recurring jobs: the scheduler tick (every minute) and the daily expiry check.
@@ -93,6 +103,7 @@ public struct SyncEngine: Sendable {
             try RecurringJob(
                 name: SyncJobs.checkConnectionExpiration.name, cron: configuration.expirationCron, job: SyncJobs.checkConnectionExpiration,
                 payload: EmptyResult()),
+            try RecurringJob(name: SyncJobs.scheduleRetraining.name, cron: configuration.retrainCron, job: SyncJobs.scheduleRetraining, payload: EmptyResult()),
         ]
     }
 

@@ -79,6 +79,13 @@ public struct RecategorizeJob: Codable, Sendable, Equatable {
     }
 }
 
+/// `retrain-categorizer`: one tenant's model, re-trained with its users' corrections.
+public struct RetrainJob: Codable, Sendable, Equatable {
+    public var tenantID: String
+
+    public init(tenantID: Identifier<Tenant>) { self.tenantID = tenantID.rawValue }
+}
+
 /// The result of `create-link-token`, as the app's front end needs it.
 public struct LinkTokenResult: Codable, Sendable, Equatable {
     public var provider: Provider
@@ -153,6 +160,12 @@ public enum SyncJobs {
     public static let recategorizeTransactions = JobDefinition<RecategorizeJob, SyncJobResult>(
         name: "recategorize-transactions", options: JobOptions(maxAttempts: 5, timeout: .seconds(600)),
         uniqueKey: { "\($0.tenantID):\($0.userID ?? "*")" })
+    public static let retrainCategorizer = JobDefinition<RetrainJob, SyncJobResult>(
+        name: "retrain-categorizer", options: JobOptions(priority: 20, maxAttempts: 3, timeout: .seconds(1_800)), uniqueKey: { $0.tenantID },
+        lockKey: { "retrain:\($0.tenantID)" })
+    /// Daily: enqueues `retrain-categorizer` for every tenant with corrections newer than its model.
+    public static let scheduleRetraining = JobDefinition<EmptyResult, SyncJobResult>(
+        name: "schedule-retraining", options: JobOptions(maxAttempts: 3, timeout: .seconds(300)))
     /// The scheduler tick: enqueues the connections whose next sync time has come.
     public static let scheduleSyncs = JobDefinition<EmptyResult, SyncJobResult>(
         name: "schedule-syncs", options: JobOptions(priority: -30, maxAttempts: 1, timeout: .seconds(120)))

@@ -13,11 +13,26 @@ import Testing
 @Suite("Categorization through the queue: decision order, rules, corrections")
 struct CategorizationTests {
     static let model = try! ShippedModel.load()
+    /// A few labeled rows: what a re-training starts from in these tests.
+    static let smallBase = try! LabeledCSV.read(
+        """
+        description,category
+        STARBUCKS STORE 0001,FOOD_AND_DRINK_COFFEE
+        PEETS COFFEE 22,FOOD_AND_DRINK_COFFEE
+        SHELL OIL 57444,TRANSPORTATION_GAS
+        CHEVRON 0091,TRANSPORTATION_GAS
+        SAFEWAY #1711,FOOD_AND_DRINK_GROCERIES
+        WHOLEFDS MKT 10233,FOOD_AND_DRINK_GROCERIES
+        NETFLIX.COM,ENTERTAINMENT_TV_AND_MOVIES
+        """)
 
     static func configuration(threshold: Double = 0.5) -> SyncEngine.Configuration {
         var configuration = SyncEngine.Configuration()
         configuration.categorizer = CategoryDecider(model: model, threshold: threshold)
         configuration.categorizeBatchSize = 37  // several batches per user
+        // The daily re-training, when a test's days cross 03:00, starts from a few rows: the full
+        // shipped set takes minutes in a debug build.
+        configuration.retrainingBase = Self.smallBase
         return configuration
     }
 
@@ -169,6 +184,36 @@ struct CategorizationTests {
             }
             try await sync.run(connectionID: connection.id, now: h.clock.now)
             #expect(try await jobs(h, named: "categorize-transactions").count == queued + 1)
+        }
+    }
+
+    @Test("corrections re-train the tenant's model: another user of the tenant gets the corrected category from the model", arguments: TestEngine.available)
+    func tenantRetraining(engine: TestEngine) async throws {
+        let configuration = Self.configuration()
+        try await EngineHarness.run(engine, configuration: configuration) { h in
+            let first = try await h.user("user-1")
+            let second = User(tenantID: first.tenantID, externalID: "user-2", createdAt: h.clock.now)
+            try await h.store.users.insert(second)
+            _ = try await h.link(.teller, user: first)
+            _ = try await h.link(.teller, user: second)
+            try await h.drain()
+            let firstRows = try await live(h, first)
+            let merchant = try #require(
+                Dictionary(grouping: firstRows.compactMap(\.merchantName), by: { $0 }).filter { $0.value.count >= 3 }.keys.sorted().first)
+            for row in firstRows where row.merchantName == merchant {
+                try await h.engine.setCategory(row.id, userID: first.id, category: "GENERAL_SERVICES_CHILDCARE")
+            }
+            try await h.queue.enqueue(SyncJobs.scheduleRetraining, EmptyResult())
+            try await h.drain()
+            let stored = try #require(try await h.store.categorization.model(tenantID: first.tenantID))
+            #expect(stored.corrections == firstRows.filter { $0.merchantName == merchant }.count && stored.trainingRows == 7)
+            let theirs = try await live(h, second).filter { $0.merchantName == merchant }
+            #expect(!theirs.isEmpty)
+            for row in theirs {
+                #expect(row.category?.category == "GENERAL_SERVICES_CHILDCARE" && row.category?.source == .model, "\(row.description): \(row.category.map { "\($0)" } ?? "none")")
+            }
+            // Nothing new to learn: the next daily run re-trains nobody.
+            #expect(try await h.store.categorization.tenantsToRetrain().isEmpty)
         }
     }
 }

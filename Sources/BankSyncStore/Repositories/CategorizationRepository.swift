@@ -167,4 +167,76 @@ public struct CategorizationRepository: Sendable {
             return Array(Set(try await db.raw(finished).all().map { Identifier<User>(try $0.text("user_id")) })).sorted { $0.rawValue < $1.rawValue }
         }
     }
+
+    // MARK: Tenant models
+
+    /// A tenant's trained model: the weights file's bytes, and when it was trained.
+    public struct TenantModel: Sendable {
+        public var weights: [UInt8]
+        public var trainingRows: Int
+        public var corrections: Int
+        public var trainedAt: Date
+    }
+
+    /// Stores (replaces) the tenant's model. The bytes are kept as base64 text: one column type
+    /// on both engines.
+    public func saveModel(tenantID: Identifier<Tenant>, weights: [UInt8], trainingRows: Int, corrections: Int, at time: Date) async throws {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                INSERT INTO categorizer_models (tenant_id, weights, training_rows, corrections, trained_at)
+                VALUES (\(bind: tenantID.rawValue), \(bind: Data(weights).base64EncodedString()), \(bind: trainingRows), \(bind: corrections),
+                    \(bind: time.millisecondsSince1970))
+                ON CONFLICT (tenant_id) DO UPDATE SET weights = excluded.weights, training_rows = excluded.training_rows,
+                    corrections = excluded.corrections, trained_at = excluded.trained_at
+                """
+            ).run()
+        }
+    }
+
+    /// When the tenant's model was trained, without loading it.
+    public func modelTrainedAt(tenantID: Identifier<Tenant>) async throws -> Date? {
+        try await database.withSession { db in
+            try await db.raw("SELECT trained_at FROM categorizer_models WHERE tenant_id = \(bind: tenantID.rawValue)").first()?.instant("trained_at")
+        }
+    }
+
+    public func model(tenantID: Identifier<Tenant>) async throws -> TenantModel? {
+        try await database.withSession { db in
+            guard let row = try await db.raw("SELECT * FROM categorizer_models WHERE tenant_id = \(bind: tenantID.rawValue)").first() else { return nil }
+            guard let bytes = Data(base64Encoded: try row.text("weights")) else {
+                throw StoreError(.invalidData, "the categorizer model stored for tenant \(tenantID) is not base64")
+            }
+            return TenantModel(
+                weights: Array(bytes), trainingRows: try row.int("training_rows"), corrections: try row.int("corrections"),
+                trainedAt: try row.instant("trained_at"))
+        }
+    }
+
+    /// The tenant's users' own choices (live rows), newest first: the corrections a re-training learns from.
+    public func corrections(tenantID: Identifier<Tenant>, limit: Int = 50_000) async throws -> [Transaction] {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT t.* FROM transactions t JOIN users u ON u.id = t.user_id
+                WHERE u.tenant_id = \(bind: tenantID.rawValue) AND t.category_source = 'user' AND t.removed_at IS NULL
+                ORDER BY t.categorized_at DESC, t.id LIMIT \(bind: limit)
+                """
+            ).all().map(TransactionRepository.decode)
+        }
+    }
+
+    /// Tenants with a correction newer than their model (or with corrections and no model).
+    public func tenantsToRetrain() async throws -> [Identifier<Tenant>] {
+        try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT DISTINCT u.tenant_id AS tenant_id FROM transactions t JOIN users u ON u.id = t.user_id
+                LEFT JOIN categorizer_models m ON m.tenant_id = u.tenant_id
+                WHERE t.category_source = 'user' AND (m.trained_at IS NULL OR t.categorized_at > m.trained_at)
+                ORDER BY u.tenant_id
+                """
+            ).all().map { Identifier<Tenant>(try $0.text("tenant_id")) }
+        }
+    }
 }

@@ -316,6 +316,20 @@ enum Schema {
                 )
                 """,
             ]),
+        // A tenant's own categorizer model, re-trained from its users' corrections.
+        Migration(
+            version: 8, name: "tenant-categorizer-models",
+            statements: [
+                """
+                CREATE TABLE categorizer_models (
+                    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+                    weights TEXT NOT NULL,
+                    training_rows INTEGER NOT NULL,
+                    corrections INTEGER NOT NULL,
+                    trained_at BIGINT NOT NULL
+                )
+                """
+            ]),
     ]
 
     /// The newest schema version this binary knows.
