@@ -75,7 +75,6 @@ public struct FeatureHasher: Sendable, Hashable {
         var lastWasDigit = false
         for scalar in text.unicodeScalars {
             if out.count >= 256 { break }
-            let properties = scalar.properties
             if scalar.isASCII {
                 let byte = UInt8(scalar.value)
                 switch byte {
@@ -98,7 +97,7 @@ public struct FeatureHasher: Sendable, Hashable {
                     lastWasSpace = true
                     lastWasDigit = false
                 }
-            } else if properties.isAlphabetic || properties.numericType != nil {
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
                 for lower in String(scalar).lowercased().utf8 { out.append(lower) }
                 lastWasSpace = false
                 lastWasDigit = false

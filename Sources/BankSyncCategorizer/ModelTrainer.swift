@@ -53,7 +53,9 @@ public enum ModelTrainer {
         for (ids, _) in raw { for id in Set(ids) { documents[Int(id)] += 1 } }
         let idf: [Float] = documents.map { Float(Foundation.log(Double(raw.count + 1) / Double($0 + 1)) + 1) }
         let samples: [Sample] = raw.map { ids, label in
-            let (features, values) = TFIDF.vector(ids) { idf[Int($0)] }
+            var features = ids
+            var values: [Float] = []
+            TFIDF.weigh(&features, values: &values) { idf[Int($0)] }
             return Sample(features: features, values: values, label: label)
         }
         var counts = [Int](repeating: 0, count: labels.count)
@@ -208,7 +210,8 @@ public enum ModelTrainer {
 }
 
 /// Term weights as scikit-learn's `TfidfVectorizer(sublinear_tf=True)` computes them:
-/// (1 + ln tf) × idf per distinct feature, then the vector scaled to unit length.
+/// (1 + ln tf) × idf per distinct feature, then the vector scaled to unit length. Training and
+/// prediction share it; features unseen in training never reach it (prediction drops them).
 enum TFIDF {
     /// Distinct features of `ids` (any order, repeats allowed) with their values; features
     /// without an IDF (unseen in training) are left out, as a fitted vocabulary would.
@@ -234,30 +237,6 @@ enum TFIDF {
             let scale = 1 / norm.squareRoot()
             for i in values.indices { values[i] *= scale }
         }
-    }
-
-    static func vector<ID: BinaryInteger>(_ ids: [ID], idf: (ID) -> Float?) -> ([ID], [Float]) {
-        let sorted = ids.sorted()
-        var features: [ID] = []
-        var values: [Float] = []
-        var index = 0
-        var norm: Float = 0
-        while index < sorted.count {
-            var end = index + 1
-            while end < sorted.count && sorted[end] == sorted[index] { end += 1 }
-            if let weight = idf(sorted[index]) {
-                let value = (1 + Foundation.log(Float(end - index))) * weight
-                features.append(sorted[index])
-                values.append(value)
-                norm += value * value
-            }
-            index = end
-        }
-        if norm > 0 {
-            let scale = 1 / norm.squareRoot()
-            for i in values.indices { values[i] *= scale }
-        }
-        return (features, values)
     }
 }
 

@@ -30,17 +30,16 @@ struct SyncCounts: Sendable {
         }
     }
 
-    /// Adds a note, one line; past the limit the last note counts the rest.
+    /// Notes past ``SyncRun/maxNotes`` - 1, summarised by ``summarizedNotes``.
+    var omittedNotes = 0
+
+    /// Adds a note, one line.
     mutating func note(_ text: String) {
-        let line = text.replacingOccurrences(of: "\n", with: " ")
-        if notes.count < SyncRun.maxNotes - 1 {
-            notes.append(line)
-        } else if notes.count == SyncRun.maxNotes - 1 {
-            notes.append("and 1 more")
-        } else if let last = notes.last, last.hasPrefix("and "), let more = Int(last.dropFirst(4).prefix { $0.isNumber }) {
-            notes[notes.count - 1] = "and \(more + 1) more"
-        }
+        if notes.count < SyncRun.maxNotes - 1 { notes.append(text.replacingOccurrences(of: "\n", with: " ")) } else { omittedNotes += 1 }
     }
+
+    /// The notes as the SyncRun keeps them: at most ``SyncRun/maxNotes``, the last counting the rest.
+    var summarizedNotes: [String] { omittedNotes == 0 ? notes : notes + ["and \(omittedNotes) more"] }
 }
 
 extension Store {
@@ -67,7 +66,7 @@ extension Store {
             let credential = ConnectionCredential(secret: try await connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
             let counts = try await body(connection, credential, logger)
             (run.added, run.modified, run.removed) = (counts.added, counts.modified, counts.removed)
-            (run.reconciled, run.skipped, run.notes) = (counts.reconciled, counts.skipped, counts.notes)
+            (run.reconciled, run.skipped, run.notes) = (counts.reconciled, counts.skipped, counts.summarizedNotes)
             try run.finish(.completed, at: end())
             logger.info(
                 "transactions synced",

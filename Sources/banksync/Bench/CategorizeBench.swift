@@ -20,11 +20,11 @@ struct CategorizeBench: AsyncParsableCommand {
     func run() async throws {
         let model: CategoryModel
         do { model = try weights.map { try WeightsFile.read(path: $0) } ?? ShippedModel.load() } catch { throw Bootstrap.fail("\(error)") }
-        guard let source = csv ?? ShippedModel.path.map({ URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("training.csv").path })
-        else { throw Bootstrap.fail("no --csv and no shipped training.csv") }
         let labeled: [LabeledRow]
-        do { labeled = try LabeledCSV.read(try String(contentsOfFile: source, encoding: .utf8)) } catch { throw Bootstrap.fail("\(source): \(error)") }
-        guard !labeled.isEmpty else { throw Bootstrap.fail("\(source) has no rows") }
+        do {
+            labeled = try csv.map { try LabeledCSV.read(try String(contentsOfFile: $0, encoding: .utf8)) } ?? ShippedModel.trainingRows()
+        } catch { throw Bootstrap.fail("\(csv ?? "the shipped training.csv"): \(error)") }
+        guard !labeled.isEmpty else { throw Bootstrap.fail("\(csv ?? "the shipped training.csv") has no rows") }
         let inputs = (0..<rows).map { labeled[$0 % labeled.count].input }
         var rates: [Double] = []
         for _ in 0..<runs {
