@@ -3,6 +3,7 @@ public import BankSyncProviders
 public import BankSyncStore
 public import Foundation
 public import Logging
+public import SQLKit
 
 /// `update-balances`: read each account's balance from the provider and record it (the
 /// latest balance and that day's history point), in BankSync's sign (owed = negative).
@@ -15,6 +16,10 @@ public struct BalanceSync: Sendable {
     let store: Store
     let logger: Logger
     let fetch: Fetch
+    /// Runs in the transaction that records a balance which replaced an earlier reading, with
+    /// the account, the earlier reading and the new one (the engine checks for a significant
+    /// change there, so the event commits with the balance).
+    public var inTransaction: (@Sendable (any SQLDatabase, Account, Balance, Balance) async throws -> Void)?
 
     public init(store: Store, logger: Logger, fetch: @escaping Fetch) {
         self.store = store
@@ -42,7 +47,10 @@ public struct BalanceSync: Sendable {
                 logger.warning("balance in another currency than its account skipped", metadata: ["connection_id": "\(connectionID)", "account_id": "\(account.id)"])
                 continue
             }
-            try await store.accounts.recordBalance(Balance(accountID: account.id, current: balance.current, available: balance.available, limit: balance.limit, asOf: now))
+            let reading = Balance(accountID: account.id, current: balance.current, available: balance.available, limit: balance.limit, asOf: now)
+            try await store.database.transaction { [inTransaction] db in
+                if let previous = try await store.accounts.recordBalance(reading, on: db) { try await inTransaction?(db, account, previous, reading) }
+            }
             recorded += 1
         }
         return recorded

@@ -14,9 +14,10 @@ public struct CursorTransactionSync: Sendable {
     let store: Store
     let provider: any BankingProvider
     let logger: Logger
-    /// Runs inside the database transaction that stores new or changed rows (the engine
-    /// enqueues categorization there, so the job commits with the rows).
-    public var inTransaction: (@Sendable (any SQLDatabase, Connection) async throws -> Void)?
+    /// Runs at the end of the database transaction that stores the run's changes, with what
+    /// changed (the engine enqueues categorization and records events there, so they commit
+    /// with the rows).
+    public var inTransaction: (@Sendable (any SQLDatabase, Connection, SyncChanges) async throws -> Void)?
 
     public init(store: Store, provider: any BankingProvider, logger: Logger) {
         self.store = store
@@ -40,6 +41,7 @@ public struct CursorTransactionSync: Sendable {
             var counts = SyncCounts(details: ["pages": "\(delta.pages)", "restarts": "\(delta.restarts)"])
             counts.skip(delta.rejected, logger: logger)
             var rows: [Transaction] = []
+            var addedCount = 0
             for (list, isAdded) in [(delta.added, true), (delta.modified, false)] {
                 for incoming in list {
                     guard let account = accounts[incoming.providerAccountID] else {
@@ -52,6 +54,7 @@ public struct CursorTransactionSync: Sendable {
                     }
                     rows.append(Self.transaction(incoming, account: account, now: now))
                     if isAdded { counts.added += 1 } else { counts.modified += 1 }
+                    if isAdded { addedCount = rows.count }
                 }
             }
             let removals = delta.removed.compactMap { removed in
@@ -67,7 +70,7 @@ public struct CursorTransactionSync: Sendable {
             saved.lastSyncedAt = now
             saved.updatedAt = now
             counts.reconciled = settlements.count
-            counts.removed = try await store.database.transaction { [saved] db in
+            counts.removed = try await store.database.transaction { [saved, addedCount] db in
                 try await store.transactions.write(rows, on: db)
                 for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
                 try await store.transactionLinks.record(
@@ -83,7 +86,9 @@ public struct CursorTransactionSync: Sendable {
                     try await store.accounts.extendCoverage(accountID, from: earliest, to: today, on: db)
                 }
                 try await store.connections.update(saved, on: db)
-                if !rows.isEmpty { try await inTransaction?(db, saved) }
+                let changes = SyncChanges(
+                    added: Array(rows[..<addedCount]), modified: rows.count - addedCount, removed: removed, initial: connection.cursor == nil)
+                try await inTransaction?(db, saved, changes)
                 return removed
             }
             return counts

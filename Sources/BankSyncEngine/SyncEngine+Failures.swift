@@ -168,7 +168,7 @@ extension SyncEngine {
             dedupeKey: "connection.requires_reauth:\(id):\(episode(connection))", createdAt: now)
         try await store.database.transaction { [connection] db in
             try await store.connections.update(connection, on: db)
-            try await store.events.emit(event, on: db)
+            try await notify(event, on: db)
         }
     }
 }

@@ -48,6 +48,8 @@ public struct SyncEngine: Sendable {
         public var categorizer: CategoryDecider?
         /// Rows per categorizer batch (the guide's 100).
         public var categorizeBatchSize = 100
+        /// Outbound webhook delivery: transport, address policy, retries, disabling.
+        public var webhooks = WebhookSettings()
 
         public init() {}
     }
@@ -94,6 +96,7 @@ public struct SyncEngine: Sendable {
         registry.register(SyncJobs.recategorizeTransactions) { job, context in try await recategorizeTransactions(job, context) }
         registry.register(SyncJobs.retrainCategorizer) { job, context in try await retrainCategorizer(job, context) }
         registry.register(SyncJobs.scheduleRetraining) { _, _ in try await scheduleRetraining() }
+        registry.register(NotificationJobs.deliverWebhook) { job, context in try await deliverWebhook(job, context) }
     }
 
     /// The recurring jobs: the scheduler tick (every minute) and the daily expiry check.
@@ -292,13 +295,6 @@ public struct SyncEngine: Sendable {
             let days = min(job.days ?? configuration.initialSyncDays, client.historyLimitDays)
             let balances = try await readBalances(connection, credential: credential, client: client)
             let run = try await transactionsOnce(connection, client: client, days: days)
-            try await store.events.emit(Event(
-                userID: connection.userID, connectionID: connection.id, type: "sync.completed",
-                payload: .object([
-                    ("version", .int(1)), ("connection_id", .string(connection.id.rawValue)), ("initial", .bool(true)),
-                    ("added", .int(run.added)), ("modified", .int(run.modified)), ("removed", .int(run.removed)),
-                ]),
-                dedupeKey: "sync.completed:\(connection.id):initial", createdAt: now))
             return SyncJobResult(outcome: "ok", accounts: balances, added: run.added, modified: run.modified, removed: run.removed)
         }
     }
@@ -336,7 +332,7 @@ public struct SyncEngine: Sendable {
             ]))
         }
         guard !described.isEmpty else { return SyncJobResult(outcome: "skipped", detail: "accounts deleted") }
-        let emitted = try await store.events.emit(Event(
+        let emitted = try await notify(Event(
             userID: connection.userID, connectionID: connection.id, type: "accounts.added",
             payload: .object([("version", .int(1)), ("connection_id", .string(connection.id.rawValue)), ("accounts", .array(described))]),
             dedupeKey: "accounts.added:\(connection.id):" + job.accountIDs.sorted().joined(separator: ","), createdAt: now))
@@ -356,7 +352,7 @@ public struct SyncEngine: Sendable {
             }
         } catch let control as JobControl {
             if case .discard(let reason) = control, let connection = try await store.connections.get(job.connection) {
-                try await store.events.emit(Event(
+                try await notify(Event(
                     userID: connection.userID, connectionID: connection.id, type: "connection.refresh_failed",
                     payload: .object([("version", .int(1)), ("connection_id", .string(connection.id.rawValue)), ("reason", .string(reason))]),
                     dedupeKey: "connection.refresh_failed:\(connection.id):\(today)", createdAt: now))
@@ -408,7 +404,7 @@ public struct SyncEngine: Sendable {
             }
             try await store.database.transaction { [connection] db in
                 try await store.connections.update(connection, on: db)
-                try await store.events.emit(Event(
+                try await notify(Event(
                     userID: connection.userID, connectionID: id, type: "connection.failed",
                     payload: .object([
                         ("version", .int(1)), ("connection_id", .string(id.rawValue)), ("attempts", .int(job.attempt)),
@@ -430,7 +426,7 @@ public struct SyncEngine: Sendable {
             connection.updatedAt = now
             try await store.database.transaction { [connection] db in
                 try await store.connections.update(connection, on: db)
-                try await store.events.emit(Event(
+                try await notify(Event(
                     userID: connection.userID, connectionID: id, type: "connection.recovered",
                     payload: .object([("version", .int(1)), ("connection_id", .string(id.rawValue)), ("attempt", .int(job.attempt))]),
                     dedupeKey: "connection.recovered:\(id):\(episode(connection))", createdAt: now), on: db)
@@ -484,7 +480,7 @@ public struct SyncEngine: Sendable {
             guard let end = connection.consentExpiresAt else { continue }
             let daysLeft = end.timeIntervalSince(now) / 86_400
             let threshold = daysLeft <= Double(configuration.expiryCriticalDays) ? configuration.expiryCriticalDays : configuration.expiryWarningDays
-            let emitted = try await store.events.emit(Event(
+            let emitted = try await notify(Event(
                 userID: connection.userID, connectionID: connection.id, type: "connection.expiring",
                 payload: .object([
                     ("version", .int(1)), ("connection_id", .string(connection.id.rawValue)),
@@ -560,7 +556,8 @@ public struct SyncEngine: Sendable {
 
     /// Reads and records balances; returns how many accounts got one.
     func readBalances(_ connection: Connection, credential: ConnectionCredential, client: any BankingProvider) async throws -> Int {
-        let sync = BalanceSync(store: store, logger: logger) { credential, accounts in try await client.balances(credential, accounts: accounts) }
+        var sync = BalanceSync(store: store, logger: logger) { credential, accounts in try await client.balances(credential, accounts: accounts) }
+        sync.inTransaction = afterBalanceRecorded
         let recorded = try await sync.run(connectionID: connection.id, now: now)
         Counter(label: "banksync_balance_updates_total", dimensions: [("provider", connection.provider.rawValue)]).increment(by: recorded)
         return recorded
@@ -577,13 +574,13 @@ public struct SyncEngine: Sendable {
         switch client.fetchMode {
         case .cursor:
             var sync = CursorTransactionSync(store: store, provider: client, logger: logger)
-            sync.inTransaction = enqueueCategorization
+            sync.inTransaction = afterTransactionsStored
             run = try await sync.run(connectionID: connection.id, now: now)
         case .window:
             var sync = WindowTransactionSync(store: store, logger: logger) { credential, account, from, to in
                 try await client.transactions(credential, account: account, from: from, to: to)
             }
-            sync.inTransaction = enqueueCategorization
+            sync.inTransaction = afterTransactionsStored
             sync.initialDays = min(days ?? configuration.initialSyncDays, client.historyLimitDays)
             run = try await sync.run(connectionID: connection.id, today: today, days: connection.cursor == nil ? nil : days, now: now)
         }

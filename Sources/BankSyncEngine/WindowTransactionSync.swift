@@ -21,9 +21,10 @@ public struct WindowTransactionSync: Sendable {
     public var overlapDays = 10
     /// Days fetched the first time.
     public var initialDays = 90
-    /// Runs inside the database transaction that stores new or changed rows (the engine
-    /// enqueues categorization there, so the job commits with the rows).
-    public var inTransaction: (@Sendable (any SQLDatabase, Connection) async throws -> Void)?
+    /// Runs at the end of the database transaction that stores the run's changes, with what
+    /// changed (the engine enqueues categorization and records events there, so they commit
+    /// with the rows).
+    public var inTransaction: (@Sendable (any SQLDatabase, Connection, SyncChanges) async throws -> Void)?
 
     public init(store: Store, logger: Logger, fetch: @escaping Fetch) {
         self.store = store
@@ -52,9 +53,11 @@ public struct WindowTransactionSync: Sendable {
             saved.updatedAt = now
             return try await store.database.transaction { [saved, fetched] db in
                 var counts = SyncCounts(details: ["from": "\(from)", "to": "\(today)"])
+                var added: [Transaction] = []
                 for (account, window) in fetched {
                     counts.skip(window.rejected, logger: logger)
-                    let plan = try await apply(window, to: account, from: from, to: today, now: now, on: db)
+                    let (plan, inserted) = try await apply(window, to: account, from: from, to: today, now: now, on: db)
+                    added += inserted
                     counts.added += plan.inserts.count
                     counts.modified += plan.updates.count
                     counts.removed += plan.removals.count
@@ -64,13 +67,17 @@ public struct WindowTransactionSync: Sendable {
                     }
                 }
                 try await store.connections.update(saved, on: db)
-                if counts.added + counts.modified > 0 { try await inTransaction?(db, saved) }
+                try await inTransaction?(
+                    db, saved, SyncChanges(added: added, modified: counts.modified, removed: counts.removed, initial: connection.cursor == nil))
                 return counts
             }
         }
     }
 
-    private func apply(_ window: TransactionWindow, to account: Account, from: CalendarDate, to: CalendarDate, now: Date, on db: any SQLDatabase) async throws -> WindowPlan {
+    /// Applies one account's window; returns the plan and the rows it inserted.
+    private func apply(
+        _ window: TransactionWindow, to account: Account, from: CalendarDate, to: CalendarDate, now: Date, on db: any SQLDatabase
+    ) async throws -> (WindowPlan, [Transaction]) {
         // Keys: the provider's id, else a fingerprint in the provider's order.
         let unkeyed = window.transactions.filter { $0.providerTransactionID == nil }
         var fingerprints = Fingerprint.keys(unkeyed.map { (date: $0.date, amountMinor: $0.amount.minorUnits, description: $0.description) }).makeIterator()
@@ -99,6 +106,7 @@ public struct WindowTransactionSync: Sendable {
             plan.removals = plan.removals.filter { settled.contains($0) }
         }
         let settledBy = Dictionary(plan.settlements.map { ($0.postedKey, $0.pendingKey) }, uniquingKeysWith: { a, _ in a })
+        let insertedKeys = Set(plan.inserts.map(\.key))
         let writes = (plan.inserts + plan.updates).compactMap { row -> Transaction? in
             guard let source = incoming[row.key] else { return nil }
             return Transaction(
@@ -123,6 +131,6 @@ public struct WindowTransactionSync: Sendable {
             }, on: db)
         try await store.accounts.extendCoverage(account.id, from: from, to: to, on: db)
         try await store.transactions.markRemoved(plan.removals.map { TransactionKey(accountID: account.id, providerTransactionID: $0) }, at: now, on: db)
-        return plan
+        return (plan, writes.filter { insertedKeys.contains($0.providerTransactionID) })
     }
 }

@@ -63,9 +63,9 @@ public actor PlaidWebhookVerifier {
     }
 }
 
-/// Verifies Teller webhooks: `Teller-Signature: t=<unix>,v1=<hex>[,v1=…]`, each `v1` an
-/// HMAC-SHA256 of `"<t>.<raw body>"` under one of the signing secrets (several while they
-/// rotate), and `t` at most three minutes old.
+/// Verifies Teller webhooks: `Teller-Signature: t=<unix>,v1=<hex>[,v1=…]` (a
+/// ``TimestampedSignature``) under one of the signing secrets (several while they rotate), and
+/// `t` at most three minutes old.
 public struct TellerWebhookVerifier: Sendable {
     let secrets: [[UInt8]]
     let maxAge: TimeInterval
@@ -76,7 +76,27 @@ public struct TellerWebhookVerifier: Sendable {
     }
 
     public func verify(header: String?, body: [UInt8], now: Date = Date()) throws {
-        guard let header, !header.isEmpty else { throw WebhookVerificationError(reason: "no Teller-Signature header") }
+        try TimestampedSignature.verify(header: header, name: "Teller-Signature", body: body, secrets: secrets, now: now, tolerance: maxAge)
+    }
+}
+
+/// The `t=<unix seconds>,v1=<hex>[,v1=<hex>…]` signature scheme: each `v1` is the lower-case
+/// hex HMAC-SHA256 of `"<t>.<raw body>"` under one secret. Teller signs its webhooks this way,
+/// and BankSync signs its outbound webhooks the same way (one `v1` per valid secret while a
+/// secret rotates), so receivers can use one verifier for both.
+public enum TimestampedSignature {
+    /// The header value for `body` signed at `timestamp` with each of `secrets`.
+    public static func sign(body: [UInt8], secrets: [[UInt8]], timestamp: Int64) -> String {
+        let message = Array("\(timestamp).".utf8) + body
+        return (["t=\(timestamp)"] + secrets.map { "v1=" + hex(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: $0))) })
+            .joined(separator: ",")
+    }
+
+    /// Checks `header` (named `name` in messages): a `t` within `tolerance` seconds of `now`, and
+    /// a `v1` that matches one of `secrets` (compared in constant time).
+    /// - Throws: ``WebhookVerificationError`` saying which part failed.
+    public static func verify(header: String?, name: String, body: [UInt8], secrets: [[UInt8]], now: Date, tolerance: TimeInterval) throws {
+        guard let header, !header.isEmpty else { throw WebhookVerificationError(reason: "no \(name) header") }
         var timestamp: String?
         var signatures: [String] = []
         for part in header.split(separator: ",") {
@@ -84,16 +104,20 @@ public struct TellerWebhookVerifier: Sendable {
             guard pair.count == 2 else { continue }
             if pair[0] == "t" { timestamp = pair[1] } else if pair[0] == "v1" { signatures.append(pair[1].lowercased()) }
         }
-        guard let timestamp, let seconds = Double(timestamp) else { throw WebhookVerificationError(reason: "Teller-Signature has no t=") }
-        guard !signatures.isEmpty else { throw WebhookVerificationError(reason: "Teller-Signature has no v1=") }
+        guard let timestamp, let seconds = Double(timestamp) else { throw WebhookVerificationError(reason: "\(name) has no t=") }
+        guard !signatures.isEmpty else { throw WebhookVerificationError(reason: "\(name) has no v1=") }
         let age = now.timeIntervalSince1970 - seconds
-        guard age <= maxAge, age >= -maxAge else { throw WebhookVerificationError(reason: "the signature is \(Int(age)) s old (limit \(Int(maxAge)) s)") }
+        guard age <= tolerance, age >= -tolerance else { throw WebhookVerificationError(reason: "the signature is \(Int(age)) s old (limit \(Int(tolerance)) s)") }
         let message = Array("\(timestamp).".utf8) + body
         for secret in secrets {
-            let expected = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret))).map { String(format: "%02x", $0) }.joined()
+            let expected = hex(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)))
             if signatures.contains(where: { constantTimeEqual(Array($0.utf8), Array(expected.utf8)) }) { return }
         }
         throw WebhookVerificationError(reason: "no v1 signature matches a configured secret")
+    }
+
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -16,6 +16,7 @@ public struct Store: Sendable {
     public let providerLimits: ProviderLimitRepository
     public let transactionLinks: TransactionLinkRepository
     public let categorization: CategorizationRepository
+    public let webhooks: WebhookRepository
 
     public init(database: Database, keyring: Keyring) {
         self.database = database
@@ -30,6 +31,7 @@ public struct Store: Sendable {
         self.providerLimits = ProviderLimitRepository(database: database)
         self.transactionLinks = TransactionLinkRepository(database: database)
         self.categorization = CategorizationRepository(database: database)
+        self.webhooks = WebhookRepository(database: database, cipher: cipher)
     }
 
     /// A migrator for this store's database.

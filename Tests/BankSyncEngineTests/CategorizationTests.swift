@@ -168,7 +168,7 @@ struct CategorizationTests {
             // Run setup and discovery only: the initial sync below is ours.
             struct Refused: Error {}
             var sync = CursorTransactionSync(store: h.store, provider: h.plaid, logger: h.logger)
-            sync.inTransaction = { db, connection in
+            sync.inTransaction = { db, connection, _ in
                 try await h.queue.enqueue(SyncJobs.categorizeTransactions, CategorizeJob(userID: connection.userID), in: db)
                 throw Refused()
             }
@@ -179,7 +179,7 @@ struct CategorizationTests {
             await #expect(throws: Refused.self) { try await sync.run(connectionID: connection.id, now: h.clock.now) }
             #expect(try await live(h, user).count == stored)
             #expect(try await jobs(h, named: "categorize-transactions").count == queued)
-            sync.inTransaction = { db, connection in
+            sync.inTransaction = { db, connection, _ in
                 try await h.queue.enqueue(SyncJobs.categorizeTransactions, CategorizeJob(userID: connection.userID), in: db)
             }
             try await sync.run(connectionID: connection.id, now: h.clock.now)

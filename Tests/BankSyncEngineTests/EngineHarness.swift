@@ -46,7 +46,25 @@ struct EngineHarness {
         var logger = Logger(label: "engine-test")
         logger.logLevel = ProcessInfo.processInfo.environment["BANKSYNC_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
         let world = SandboxWorld(configuration: .init(seed: seed, historyDays: historyDays))
+        // Outbound webhooks go to receivers on loopback in these tests.
+        var configuration = configuration
+        let transport = HTTPWebhookTransport()
+        if configuration.webhooks.transport == nil { configuration.webhooks.transport = transport }
+        configuration.webhooks.addressPolicy = WebhookAddressPolicy(allowPrivateAddresses: true)
         let clock = SimulatedClock(Date(timeIntervalSince1970: Double(await world.now)))
+        do {
+            try await runHarness(engineKind, world: world, clock: clock, configuration: configuration, providerTimeout: providerTimeout, logger: logger, body)
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+        try await transport.shutdown()
+    }
+
+    private static func runHarness(
+        _ engineKind: TestEngine, world: SandboxWorld, clock: SimulatedClock, configuration: SyncEngine.Configuration, providerTimeout: Duration,
+        logger: Logger, _ body: (EngineHarness) async throws -> Void
+    ) async throws {
         try await withTestStore(engineKind) { store, _ in
             try await SandboxServer(world: world, logger: logger).withRunning(deliverWebhooks: false) { base in
                 let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -76,7 +94,11 @@ struct EngineHarness {
                     // The scheduler's first sight of a schedule only records it: do that now, so the
                     // first advance already ticks.
                     try await JobScheduler(queue: queue, schedules: try engine.schedules(), logger: logger).tick()
-                    try await withServices([worker]) { try await body(harness) }
+                    let webhookWorker = JobWorker(
+                        queue: queue, registry: registry,
+                        configuration: .init(queue: "webhooks", concurrency: 4, leaseDuration: .seconds(60), pollInterval: .milliseconds(20), shutdownDeadline: .seconds(5)),
+                        logger: logger)
+                    try await withServices([worker, webhookWorker]) { try await body(harness) }
                 } catch {
                     try? await http.shutdown()
                     throw error

@@ -6,6 +6,8 @@ public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidTransition(machine: String, from: String, to: String)
     /// A raw value is not one of an enumeration's cases.
     case unknownValue(type: String, value: String)
+    /// A setting or input field has a value it cannot have; `message` says what was expected.
+    case invalidField(field: String, message: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum DomainError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid \(machine) transition from '\(from)' to '\(to)'"
         case .unknownValue(let type, let value):
             return "unknown \(type) '\(value)'"
+        case .invalidField(let field, let message):
+            return "\(field): \(message)"
         }
     }
 }

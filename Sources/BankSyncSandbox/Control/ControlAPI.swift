@@ -9,7 +9,7 @@ extension SandboxWorld {
     public func control(_ request: SandboxRequest) -> SandboxResponse {
         func error(_ status: Int, _ message: String) -> SandboxResponse { .json(status, .object([("error", .string(message))])) }
         var body: JSONValue = .object([])
-        if !request.body.isEmpty {
+        if !request.body.isEmpty && request.pathSegments != ["inbox"] {
             do { body = try JSONValue.parse(request.body) } catch { return self.controlError(400, "request body is not JSON: \(error)") }
         }
         let segments = request.pathSegments
@@ -90,7 +90,31 @@ extension SandboxWorld {
         case ("GET", let path) where path.count == 2 && path[0] == "accounts":
             guard let account = accounts[path[1]] else { return error(404, "no account \(path[1])") }
             return .json(200, truth(account))
+        case ("POST", let path) where path.count == 3 && path[0] == "accounts" && path[2] == "transactions":
+            // {"amount": -750000, "counterparty": "…", "pending": false}: one row today, in minor units.
+            guard let amount = body["amount"]?.intValue, amount != 0 else {
+                return error(400, "give \"amount\": a non-zero integer in minor units (negative = money leaves the account)")
+            }
+            let pending = body["pending"]?.boolValue ?? false
+            guard let id = injectTransaction(accountID: path[1], amount: Int64(amount), counterparty: body["counterparty"]?.stringValue, pending: pending) else {
+                return error(404, "no live account \(path[1])")
+            }
+            return .json(201, .object([("id", .string(id)), ("account_id", .string(canonicalAccountID(path[1]))), ("amount", .int(amount)), ("pending", .bool(pending))]))
 
+        case ("POST", ["inbox"]):
+            receive(request)
+            return .json(200, .object([("received", .bool(true))]))
+        case ("GET", ["inbox"]):
+            return .json(200, .object([("messages", .array(inbox.map { message in
+                .object([
+                    ("received_at", .string(Format.timestamp(message.receivedAt))),
+                    ("headers", .object(message.headers.map { ($0.0, .string($0.1)) })),
+                    ("body", .string(String(decoding: message.body, as: UTF8.self))),
+                ])
+            }))]))
+        case ("DELETE", ["inbox"]):
+            clearInbox()
+            return .json(200, .object([("messages", .int(0))]))
         case ("GET", ["faults"]):
             return .json(200, faultsJSON())
         case ("PUT", ["faults"]), ("POST", ["faults"]):

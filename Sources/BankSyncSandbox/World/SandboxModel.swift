@@ -148,3 +148,15 @@ public struct SandboxConnection: Sendable {
     public var lastWebhookCode: String?
     public var lastWebhookAt: String?
 }
+
+/// One request the sandbox's inbox received: a stand-in for an application's webhook
+/// endpoint, so the demo can show BankSync's outbound webhooks arriving.
+public struct InboxMessage: Sendable {
+    /// Sandbox clock, seconds since 1970.
+    public let receivedAt: Int64
+    /// Header names in lower case.
+    public let headers: [(String, String)]
+    public let body: [UInt8]
+
+    public func header(_ name: String) -> String? { headers.first { $0.0 == name.lowercased() }?.1 }
+}

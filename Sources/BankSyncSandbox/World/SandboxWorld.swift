@@ -72,6 +72,19 @@ public actor SandboxWorld {
     var plaid = PlaidState()
     var gocardless = GoCardlessState()
     var tellerWebhookURL: String?
+    /// What was POSTed to `/sandbox/inbox` (an app's webhook endpoint stand-in), newest last,
+    /// at most ``inboxLimit``.
+    public private(set) var inbox: [InboxMessage] = []
+    static let inboxLimit = 1_000
+
+    /// Records one request to the inbox.
+    func receive(_ request: SandboxRequest) {
+        inbox.append(InboxMessage(receivedAt: now, headers: request.headers, body: request.body))
+        if inbox.count > Self.inboxLimit { inbox.removeFirst(inbox.count - Self.inboxLimit) }
+    }
+
+    /// Empties the inbox.
+    public func clearInbox() { inbox.removeAll() }
     /// The origin clients last reached the sandbox at, for links inside webhooks.
     var lastOrigin = "http://127.0.0.1"
 

@@ -123,6 +123,25 @@ extension SandboxWorld {
         return row.key
     }
 
+    /// Adds one row dated today to a live account (tests and demos: a large purchase, a
+    /// windfall) and tells the provider's webhook receiver as a new day's activity would.
+    /// - Returns: the row's provider id ("" for a GoCardless pending row), or nil when the
+    ///   account does not exist or its connection is not active.
+    @discardableResult
+    public func injectTransaction(accountID: String, amount: Int64, counterparty: String? = nil, pending: Bool = false) -> String? {
+        guard let account = accounts[canonicalAccountID(accountID)], connections[account.connectionID]?.state == .active else { return nil }
+        var random = SeededRandom(seed: configuration.seed, stream: "\(account.id)/inject/\(connections[account.connectionID]!.seq)")
+        let key = addRow(
+            account: account, kind: amount < 0 ? .purchase : .transferIn, amount: amount, day: today, pending: pending, merchant: nil,
+            counterparty: counterparty ?? (amount < 0 ? "Large purchase" : "Incoming transfer"), random: &random)
+        switch account.provider {
+        case .plaid: queuePlaidWebhook(connection: account.connectionID, type: "TRANSACTIONS", code: "SYNC_UPDATES_AVAILABLE")
+        case .teller: queueTellerProcessed(connection: account.connectionID, since: today.adding(days: -1))
+        case .gocardless: break
+        }
+        return transactions[key].id
+    }
+
     func removeRow(_ key: Int) {
         guard !transactions[key].removed else { return }
         transactions[key].removed = true

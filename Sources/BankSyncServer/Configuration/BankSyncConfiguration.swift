@@ -33,6 +33,9 @@ import SystemPackage
 /// | `BANKSYNC_RATE_LIMIT_PLAID` / `_TELLER` / `_GOCARDLESS` | 200 / 100 / 50 | requests a minute, shared by all processes |
 /// | `BANKSYNC_CATEGORIZER_WEIGHTS` | the shipped model | a `.bscm` weights file (`banksync categorizer train`); a damaged one stops start-up |
 /// | `BANKSYNC_CATEGORIZER_THRESHOLD` | `0.5` | the model's answer is used at or above this confidence (0…1) |
+/// | `BANKSYNC_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES` | `false` | let webhook endpoints point at loopback and private addresses |
+/// | `BANKSYNC_WEBHOOKS_TIMEOUT_SECONDS` | `10` | one delivery attempt's deadline (1…60) |
+/// | `BANKSYNC_WEBHOOKS_CONCURRENCY` | `8` | webhook deliveries in flight per process (the `webhooks` queue) |
 ///
 /// \* secrets: read only from the environment.
 public struct BankSyncConfiguration: Sendable {
@@ -98,6 +101,12 @@ public struct BankSyncConfiguration: Sendable {
     public var categorizerWeights: String?
     /// The model abstains below this confidence.
     public var categorizerThreshold: Double
+    /// Outbound webhooks: whether endpoints may point at loopback/private addresses.
+    public var webhooksAllowPrivateAddresses: Bool
+    /// One delivery attempt's deadline, in seconds.
+    public var webhooksTimeoutSeconds: Int
+    /// Deliveries in flight per process.
+    public var webhooksConcurrency: Int
 
     /// Reads the configuration from the process environment and the optional file.
     /// - Throws: ``ConfigurationError`` naming the first wrong variable.
@@ -184,6 +193,22 @@ public struct BankSyncConfiguration: Sendable {
             throw ConfigurationError(variable: name("categorizer.threshold"), message: "'\(thresholdText)' is not a confidence: expected a number from 0 to 1")
         }
         categorizerThreshold = threshold
+
+        let allowText = (value("webhooks.allow_private_addresses") ?? "false").lowercased()
+        guard ["true", "false", "1", "0", "yes", "no"].contains(allowText) else {
+            throw ConfigurationError(variable: name("webhooks.allow_private_addresses"), message: "'\(allowText)' is not a boolean: expected true or false")
+        }
+        webhooksAllowPrivateAddresses = ["true", "1", "yes"].contains(allowText)
+        let timeoutText = value("webhooks.timeout_seconds") ?? "10"
+        guard let timeout = Int(timeoutText), (1...60).contains(timeout) else {
+            throw ConfigurationError(variable: name("webhooks.timeout_seconds"), message: "'\(timeoutText)' is not a number of seconds from 1 to 60")
+        }
+        webhooksTimeoutSeconds = timeout
+        let concurrencyText = value("webhooks.concurrency") ?? "8"
+        guard let concurrency = Int(concurrencyText), (1...256).contains(concurrency) else {
+            throw ConfigurationError(variable: name("webhooks.concurrency"), message: "'\(concurrencyText)' is not a concurrency from 1 to 256")
+        }
+        webhooksConcurrency = concurrency
     }
 
     static func providers(value: (String) -> String?, name: (String) -> String, environment: [String: String]) throws -> Providers {

@@ -18,6 +18,8 @@ public struct EngineRuntime: Sendable {
     /// Verifies inbound Teller webhooks (nil without Teller or without signing secrets).
     public let tellerVerifier: TellerWebhookVerifier?
     let clients: [HTTPClient]
+    /// The outbound webhook transport this runtime made (nil when the caller gave one).
+    let webhookTransport: HTTPWebhookTransport?
 
     /// Creates or resizes the shared rate-limit buckets to the configured rates. Call it on a
     /// database handle that is running (the commands use their short-lived start-up handle).
@@ -71,8 +73,17 @@ public struct EngineRuntime: Sendable {
         if providers.isEmpty {
             logger.warning("no provider is configured: link and sync jobs will be discarded (see OPERATIONS.md, providers)")
         }
+        var engineConfiguration = engineConfiguration
+        var webhookTransport: HTTPWebhookTransport?
+        if engineConfiguration.webhooks.transport == nil {
+            let transport = HTTPWebhookTransport()
+            engineConfiguration.webhooks.transport = transport
+            webhookTransport = transport
+        }
         let engine = SyncEngine(store: store, queue: queue, providers: providers, configuration: engineConfiguration, logger: logger)
-        return EngineRuntime(engine: engine, providers: providers, plaidVerifier: plaidVerifier, tellerVerifier: tellerVerifier, clients: clients)
+        return EngineRuntime(
+            engine: engine, providers: providers, plaidVerifier: plaidVerifier, tellerVerifier: tellerVerifier, clients: clients,
+            webhookTransport: webhookTransport)
     }
 
     /// Registers the engine's handlers (and the diagnostics jobs) into `registry`.
@@ -81,15 +92,24 @@ public struct EngineRuntime: Sendable {
     }
 
     /// The services that keep the HTTP clients alive until shutdown.
-    public var lifetime: some Service { ClientLifetime(clients: clients) }
+    public var lifetime: some Service { ClientLifetime(clients: clients, webhookTransport: webhookTransport) }
+
+    /// The worker of the `webhooks` queue, where outbound deliveries run apart from the syncs
+    /// (a slow receiver never holds up a bank sync).
+    public static func webhookWorker(concurrency: Int, pollInterval: Duration = .seconds(1)) -> JobWorker.Configuration {
+        JobWorker.Configuration(queue: NotificationJobs.deliverWebhook.options.queue, concurrency: concurrency, pollInterval: pollInterval)
+    }
 }
 
-/// Shuts the provider HTTP clients down after the rest of the process has stopped.
+/// Shuts the provider HTTP clients (and the webhook transport) down after the rest of the
+/// process has stopped.
 struct ClientLifetime: Service {
     let clients: [HTTPClient]
+    let webhookTransport: HTTPWebhookTransport?
 
     func run() async throws {
         try? await gracefulShutdown()
         for client in clients { try? await client.shutdown() }
+        try? await webhookTransport?.shutdown()
     }
 }

@@ -78,44 +78,54 @@ public struct AccountRepository: Sendable {
     ///
     /// An older reading (by `asOf`) never overwrites a newer one; within a day the latest wins.
     public func recordBalance(_ balance: Balance) async throws {
+        try await database.transaction { db in _ = try await recordBalance(balance, on: db) }
+    }
+
+    /// ``recordBalance(_:)`` on the caller's transaction.
+    /// - Returns: the reading it replaced as the latest (nil when there was none, or when
+    ///   `balance` is older than the stored one and so replaced nothing).
+    public func recordBalance(_ balance: Balance, on db: any SQLDatabase) async throws -> Balance? {
         let date = CalendarDate(balance.asOf).description
-        try await database.transaction { db in
-            try await db.raw(
-                """
-                INSERT INTO balances (account_id, currency, current_minor, available_minor, limit_minor, as_of)
-                VALUES (\(bind: balance.accountID.rawValue), \(bind: balance.current.currency.code),
-                    \(bind: balance.current.minorUnits), \(bind: balance.available?.minorUnits),
-                    \(bind: balance.limit?.minorUnits), \(bind: balance.asOf.millisecondsSince1970))
-                ON CONFLICT (account_id) DO UPDATE SET currency = excluded.currency,
-                    current_minor = excluded.current_minor, available_minor = excluded.available_minor,
-                    limit_minor = excluded.limit_minor, as_of = excluded.as_of
-                WHERE excluded.as_of >= balances.as_of
-                """
-            ).run()
-            try await db.raw(
-                """
-                INSERT INTO balance_history (account_id, date, currency, current_minor, available_minor)
-                VALUES (\(bind: balance.accountID.rawValue), \(bind: date), \(bind: balance.current.currency.code),
-                    \(bind: balance.current.minorUnits), \(bind: balance.available?.minorUnits))
-                ON CONFLICT (account_id, date) DO UPDATE SET currency = excluded.currency,
-                    current_minor = excluded.current_minor, available_minor = excluded.available_minor
-                """
-            ).run()
-        }
+        let previous = try await db.raw("SELECT * FROM balances WHERE account_id = \(bind: balance.accountID.rawValue)").first().map(Self.decodeBalance)
+        let replaces = previous.map { $0.asOf <= balance.asOf } ?? true
+        try await db.raw(
+            """
+            INSERT INTO balances (account_id, currency, current_minor, available_minor, limit_minor, as_of)
+            VALUES (\(bind: balance.accountID.rawValue), \(bind: balance.current.currency.code),
+                \(bind: balance.current.minorUnits), \(bind: balance.available?.minorUnits),
+                \(bind: balance.limit?.minorUnits), \(bind: balance.asOf.millisecondsSince1970))
+            ON CONFLICT (account_id) DO UPDATE SET currency = excluded.currency,
+                current_minor = excluded.current_minor, available_minor = excluded.available_minor,
+                limit_minor = excluded.limit_minor, as_of = excluded.as_of
+            WHERE excluded.as_of >= balances.as_of
+            """
+        ).run()
+        try await db.raw(
+            """
+            INSERT INTO balance_history (account_id, date, currency, current_minor, available_minor)
+            VALUES (\(bind: balance.accountID.rawValue), \(bind: date), \(bind: balance.current.currency.code),
+                \(bind: balance.current.minorUnits), \(bind: balance.available?.minorUnits))
+            ON CONFLICT (account_id, date) DO UPDATE SET currency = excluded.currency,
+                current_minor = excluded.current_minor, available_minor = excluded.available_minor
+            """
+        ).run()
+        return replaces ? previous : nil
     }
 
     /// The latest balance of an account, or nil if none was recorded.
     public func balance(accountID: Identifier<Account>) async throws -> Balance? {
         try await database.withSession { db in
-            guard let row = try await db.raw("SELECT * FROM balances WHERE account_id = \(bind: accountID.rawValue)").first()
-            else { return nil }
-            let currency = try row.currency("currency")
-            return Balance(
-                accountID: accountID, current: Money(minorUnits: try row.int64("current_minor"), currency: currency),
-                available: try row.optionalInt64("available_minor").map { Money(minorUnits: $0, currency: currency) },
-                limit: try row.optionalInt64("limit_minor").map { Money(minorUnits: $0, currency: currency) },
-                asOf: try row.instant("as_of"))
+            try await db.raw("SELECT * FROM balances WHERE account_id = \(bind: accountID.rawValue)").first().map(Self.decodeBalance)
         }
+    }
+
+    static func decodeBalance(_ row: any SQLRow) throws -> Balance {
+        let currency = try row.currency("currency")
+        return Balance(
+            accountID: try row.identifier("account_id"), current: Money(minorUnits: try row.int64("current_minor"), currency: currency),
+            available: try row.optionalInt64("available_minor").map { Money(minorUnits: $0, currency: currency) },
+            limit: try row.optionalInt64("limit_minor").map { Money(minorUnits: $0, currency: currency) },
+            asOf: try row.instant("as_of"))
     }
 
     /// Daily balances of an account between two dates inclusive, oldest first.

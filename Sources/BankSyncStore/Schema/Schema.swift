@@ -330,6 +330,95 @@ enum Schema {
                 )
                 """
             ]),
+        // Notifications: events gain their tenant (tenant notices have no user) and a read
+        // mark; outbound webhook endpoints, their deliveries and every attempt; per-tenant and
+        // per-user notification preferences. SQLite cannot relax NOT NULL in place, so the
+        // events table is rebuilt (the same text runs on PostgreSQL).
+        Migration(
+            version: 9, name: "notifications",
+            statements: [
+                """
+                CREATE TABLE events_v9 (
+                    id TEXT PRIMARY KEY,
+                    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                    user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+                    connection_id TEXT,
+                    type TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    dedupe_key TEXT UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    read_at BIGINT
+                )
+                """,
+                """
+                INSERT INTO events_v9 (id, tenant_id, user_id, connection_id, type, payload, dedupe_key, created_at)
+                SELECT e.id, u.tenant_id, e.user_id, e.connection_id, e.type, e.payload, e.dedupe_key, e.created_at
+                FROM events e JOIN users u ON u.id = e.user_id
+                """,
+                "DROP TABLE events",
+                "ALTER TABLE events_v9 RENAME TO events",
+                "CREATE INDEX events_user ON events (user_id, created_at DESC)",
+                "CREATE INDEX events_tenant ON events (tenant_id, created_at)",
+                """
+                CREATE TABLE webhook_endpoints (
+                    id TEXT PRIMARY KEY,
+                    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                    url TEXT NOT NULL,
+                    description TEXT,
+                    event_types TEXT NOT NULL,
+                    secret_ciphertext TEXT NOT NULL,
+                    previous_secret_ciphertext TEXT,
+                    previous_secret_expires_at BIGINT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    failing_since BIGINT,
+                    last_success_at BIGINT,
+                    disabled_at BIGINT,
+                    disabled_reason TEXT
+                )
+                """,
+                "CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id)",
+                """
+                CREATE TABLE webhook_deliveries (
+                    id TEXT PRIMARY KEY,
+                    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+                    event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+                    tenant_id TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_status INTEGER,
+                    last_outcome TEXT,
+                    replay_of TEXT,
+                    created_at BIGINT NOT NULL,
+                    finished_at BIGINT
+                )
+                """,
+                "CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at)",
+                "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
+                """
+                CREATE TABLE webhook_attempts (
+                    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+                    attempt INTEGER NOT NULL,
+                    started_at BIGINT NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    status_code INTEGER,
+                    outcome TEXT NOT NULL,
+                    error TEXT,
+                    response_excerpt TEXT,
+                    PRIMARY KEY (delivery_id, attempt)
+                )
+                """,
+                // scope: `tenant:<id>` for a tenant's defaults, `user:<id>` for one user's.
+                """
+                CREATE TABLE notification_preferences (
+                    scope TEXT PRIMARY KEY,
+                    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                    settings TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+            ]),
     ]
 
     /// The newest schema version this binary knows.

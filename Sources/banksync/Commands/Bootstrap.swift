@@ -45,6 +45,8 @@ enum Bootstrap {
         } catch {
             throw fail("\(error)")
         }
+        engine.webhooks.addressPolicy = WebhookAddressPolicy(allowPrivateAddresses: configuration.webhooksAllowPrivateAddresses)
+        engine.webhooks.attemptTimeout = .seconds(configuration.webhooksTimeoutSeconds)
         return engine
     }
 

@@ -68,7 +68,8 @@ struct DemoCommand: AsyncParsableCommand {
         // BankSync itself, as `serve` runs it: workers, scheduler, maintenance, HTTP (health and
         // webhooks), on the demo's clock. Ctrl-C stops it in order, the database last.
         let queue = JobQueue(database: database, logger: logger, now: clock.now)
-        let serverConfiguration = try await BankSyncConfiguration.load(environment: ["BANKSYNC_HTTP_PORT": "\(port)"])
+        let serverConfiguration = try await BankSyncConfiguration.load(
+            environment: ["BANKSYNC_HTTP_PORT": "\(port)", "BANKSYNC_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "true"])
         let runtime = try EngineRuntime.make(
             configuration: .sandbox(baseURL: sandboxBase), store: store, queue: queue,
             engineConfiguration: try Bootstrap.engineConfiguration(serverConfiguration, logger: logger), logger: logger)
@@ -81,14 +82,14 @@ struct DemoCommand: AsyncParsableCommand {
             [database, runtime.lifetime]
             + JobServices.make(
                 queue: queue, registry: registry, schedules: try runtime.engine.schedules(), worker: .init(concurrency: 8, pollInterval: .milliseconds(100)),
-                logger: logger) + [app]
+                additionalWorkers: [EngineRuntime.webhookWorker(concurrency: 4, pollInterval: .milliseconds(100))], logger: logger) + [app]
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let main = Task { try await group.run() }
         do {
             let base = "http://127.0.0.1:\(try await Self.waitFor { serverPort.withLock { $0 } })"
             await world.setTellerWebhookURL(base + "/webhooks/teller")
-            try await simulate(store: store, runtime: runtime, world: world, clock: clock, base: base, logger: logger)
+            try await simulate(store: store, runtime: runtime, world: world, clock: clock, base: base, sandboxBase: sandboxBase, logger: logger)
             if exit {
                 await group.triggerGracefulShutdown()
             } else {
@@ -106,13 +107,19 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// Links one bank per provider, runs the initial syncs, then `days` simulated days.
-    func simulate(store: Store, runtime: EngineRuntime, world: SandboxWorld, clock: OffsetClock, base: String, logger: Logger) async throws {
+    func simulate(
+        store: Store, runtime: EngineRuntime, world: SandboxWorld, clock: OffsetClock, base: String, sandboxBase: String, logger: Logger
+    ) async throws {
         let engine = runtime.engine
         let tenant = try await store.tenants.create(name: "Demo", now: clock.now())
         let (_, apiKey) = try await store.tenants.createAPIKey(tenantID: tenant.id, name: "demo", now: clock.now())
         let user = User(tenantID: tenant.id, externalID: "demo-user", email: "demo@example.com", createdAt: clock.now())
         try await store.users.insert(user)
         print("Demo tenant \(tenant.id), user \(user.id); API key \(apiKey) (for the HTTP API as it grows)")
+        // The app's webhook endpoint: the sandbox's inbox stands in for it.
+        let (endpoint, webhookSecret) = try await engine.createWebhookEndpoint(
+            tenantID: tenant.id, url: sandboxBase + "/sandbox/inbox", eventTypes: ["*"], description: "demo inbox")
+        print("Outbound webhooks go to \(endpoint.url), signed with \(webhookSecret.prefix(10))… (docs/WEBHOOKS.md)")
 
         let http = HTTPClient.shared
         let clients = Dictionary(runtime.providers.map { ($0.provider, $0) }, uniquingKeysWith: { a, _ in a })
@@ -154,8 +161,16 @@ struct DemoCommand: AsyncParsableCommand {
             try await JobScheduler(queue: engine.queue, schedules: try engine.schedules(), logger: logger).tick()
             try await engine.queue.waitUntilIdle(timeout: .seconds(120), interval: .milliseconds(100))
             print("Day \(day + 1) simulated (\(CalendarDate(clock.now())))")
+            if day == 0, let teller = connections.first(where: { $0.provider == .teller }),
+                let checking = try await store.accounts.list(connectionID: teller.id).first(where: { $0.subtype == "checking" })
+            {
+                // Something worth telling: a 7,500 purchase, seen by the next sync.
+                await world.injectTransaction(accountID: checking.providerAccountID, amount: -750_000, counterparty: "Demo jeweller")
+                print("  (a 7,500.00 purchase appears at the bank)")
+            }
         }
         try await Self.report(store: store, world: world, user: user, connections: connections)
+        try await Self.reportWebhooks(store: store, world: world, endpoint: endpoint, secret: webhookSecret, now: clock.now())
     }
 
     /// Plaid's sandbox public token, with the webhook this server receives.
@@ -192,6 +207,23 @@ struct DemoCommand: AsyncParsableCommand {
         for row in rows.prefix(8) {
             let category = row.category.map { "\($0.category) (\($0.source.rawValue) \(String(format: "%.2f", $0.confidence)))" } ?? "uncategorized"
             print("  \(row.date)  \(row.amount)  \(row.merchantName ?? row.description)\(row.status == .pending ? "  (pending)" : "")  → \(category)")
+        }
+        print("")
+    }
+
+    /// What reached the app's endpoint, and whether each signature verifies.
+    static func reportWebhooks(store: Store, world: SandboxWorld, endpoint: WebhookEndpoint, secret: String, now: Date) async throws {
+        let deliveries = try await store.webhooks.deliveries(endpointID: endpoint.id, limit: 100_000)
+        let messages = await world.inbox
+        let verified = messages.filter { message in
+            (try? TimestampedSignature.verify(
+                header: message.header("BankSync-Signature"), name: "BankSync-Signature", body: message.body, secrets: [Array(secret.utf8)], now: now,
+                tolerance: 86_400 * 30)) != nil
+        }
+        let states = Dictionary(grouping: deliveries, by: \.state.rawValue).map { "\($0.key) \($0.value.count)" }.sorted().joined(separator: ", ")
+        print("Webhooks: \(deliveries.count) deliveries (\(states)); the app's inbox received \(messages.count), \(verified.count) with a valid signature")
+        if let large = messages.last(where: { $0.header("BankSync-Event-Type") == "transaction.large" }) {
+            print("  e.g. transaction.large: \(String(decoding: large.body, as: UTF8.self).prefix(240))…")
         }
         print("")
     }

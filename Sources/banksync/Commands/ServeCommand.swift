@@ -69,7 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
                     .init(service: database),
                     .init(service: runtime.lifetime),
                     .init(service: StartupService(migrator: migrator, logger: logger)),
-                ] + JobServices.make(queue: jobs, registry: registry, schedules: schedules, logger: logger).map { .init(service: $0) } + [
+                ] + JobServices.make(
+                    queue: jobs, registry: registry, schedules: schedules,
+                    additionalWorkers: [EngineRuntime.webhookWorker(concurrency: configuration.webhooksConcurrency)], logger: logger).map { .init(service: $0) } + [
                     .init(service: app)
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -13,7 +13,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Run background job workers against the configured database.")
 
-    @Option(help: "The queue to work.") var queue = "default"
+    @Option(help: "A queue to work; repeat for several (default: default and webhooks).") var queue: [String] = []
     @Option(help: "Jobs run at once.") var concurrency = 10
     @Option(help: "Seconds a claimed job stays ours without a heartbeat.") var leaseSeconds = 30
     @Option(help: "Milliseconds between polls when no wake-up arrives.") var pollIntervalMs = 1_000
@@ -47,16 +47,21 @@ struct WorkerCommand: AsyncParsableCommand {
         var registry = JobRegistry()
         Diagnostics.register(in: &registry)
         runtime.register(into: &registry)
-        let workerConfiguration = JobWorker.Configuration(
-            queue: queue, concurrency: concurrency, leaseDuration: .seconds(leaseSeconds), pollInterval: .milliseconds(pollIntervalMs))
+        let queues = queue.isEmpty ? ["default", NotificationJobs.deliverWebhook.options.queue] : queue
+        let workers = queues.map { name in
+            JobWorker.Configuration(
+                queue: name, concurrency: name == NotificationJobs.deliverWebhook.options.queue ? configuration.webhooksConcurrency : concurrency,
+                leaseDuration: .seconds(leaseSeconds), pollInterval: .milliseconds(pollIntervalMs))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: database), .init(service: runtime.lifetime)]
-                    + JobServices.make(queue: jobs, registry: registry, schedules: schedules, worker: workerConfiguration, logger: logger)
+                    + JobServices.make(
+                        queue: jobs, registry: registry, schedules: schedules, worker: workers[0], additionalWorkers: Array(workers.dropFirst()), logger: logger)
                     .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        logger.info("worker starting", metadata: ["queue": "\(queue)", "database": "\(configuration.databaseURL)"])
+        logger.info("worker starting", metadata: ["queues": "\(queues.joined(separator: ","))", "database": "\(configuration.databaseURL)"])
         do {
             try await Bootstrap.reportingErrors { try await group.run() }
         } catch {
