@@ -38,6 +38,10 @@ public struct SyncEngine: Sendable {
         public var expirationCron = "0 8 * * *"
         /// When tenants' categorizer models are re-trained from new corrections (daily, 03:00 UTC).
         public var retrainCron = "0 3 * * *"
+        /// When old events and webhook deliveries are pruned (daily, 04:30 UTC).
+        public var pruneNotificationsCron = "30 4 * * *"
+        /// Events (the feed, tenant notices) older than this are deleted (180 days).
+        public var eventRetention: TimeInterval = 180 * 86_400
         /// How much one user correction weighs against one row of the shipped training data.
         public var correctionWeight = 5
         /// The rows a tenant's re-training starts from; nil: the shipped training rows.
@@ -97,6 +101,7 @@ public struct SyncEngine: Sendable {
         registry.register(SyncJobs.retrainCategorizer) { job, context in try await retrainCategorizer(job, context) }
         registry.register(SyncJobs.scheduleRetraining) { _, _ in try await scheduleRetraining() }
         registry.register(NotificationJobs.deliverWebhook) { job, context in try await deliverWebhook(job, context) }
+        registry.register(NotificationJobs.pruneNotifications) { _, _ in try await pruneNotifications() }
     }
 
     /// The recurring jobs: the scheduler tick (every minute) and the daily expiry check.
@@ -107,6 +112,9 @@ public struct SyncEngine: Sendable {
                 name: SyncJobs.checkConnectionExpiration.name, cron: configuration.expirationCron, job: SyncJobs.checkConnectionExpiration,
                 payload: EmptyResult()),
             try RecurringJob(name: SyncJobs.scheduleRetraining.name, cron: configuration.retrainCron, job: SyncJobs.scheduleRetraining, payload: EmptyResult()),
+            try RecurringJob(
+                name: NotificationJobs.pruneNotifications.name, cron: configuration.pruneNotificationsCron, job: NotificationJobs.pruneNotifications,
+                payload: EmptyResult()),
         ]
     }
 

@@ -317,6 +317,16 @@ struct NotificationTests {
             _ = try await h.link(.teller, user: other)
             try await h.drain()
             #expect(try await h.store.events.list(userID: other.id, type: EventType.syncCompleted).count == 1)
+            // Later syncs report completion only when asked to.
+            let otherConnection = try #require(try await h.store.connections.list(userID: other.id).first)
+            _ = try await h.engine.requestSync(otherConnection.id)
+            try await h.drain()
+            #expect(try await h.store.events.list(userID: other.id, type: EventType.syncCompleted).count == 1)
+            try await h.store.webhooks.setPreferences(NotificationPreferences(syncCompleted: .always), userID: other.id, tenantID: other.tenantID, now: h.clock.now)
+            _ = try await h.engine.requestSync(otherConnection.id)
+            try await h.drain()
+            let completions = try await h.store.events.list(userID: other.id, type: EventType.syncCompleted)
+            #expect(completions.map { $0.payload["initial"] } == [.bool(false), .bool(true)])
 
             let unread = try await h.store.events.unreadCount(userID: user.id)
             #expect(unread == feed.count && unread > 0)
@@ -384,6 +394,48 @@ struct NotificationTests {
                 try TimestampedSignature.verify(
                     header: signature, name: "BankSync-Signature", body: try #require(receiver.received().last).body, secrets: [Array(newSecret.utf8)],
                     now: h.clock.now, tolerance: 300)
+            }
+        }
+    }
+
+    @Test("old deliveries (with their attempts) and old events are pruned; recent ones and waiting deliveries stay", arguments: TestEngine.available)
+    func pruning(engine: TestEngine) async throws {
+        try await WebhookReceiver.run(reply: { path, _ in path == "/down" ? .init(status: 500) : .init() }) { _, base in
+            try await EngineHarness.run(engine, configuration: Self.configuration(disableAfter: 10 * 365 * 86_400)) { h in
+                let user = try await h.user()
+                let up = try await h.engine.createWebhookEndpoint(tenantID: user.tenantID, url: base + "/up", eventTypes: ["*"]).0
+                let down = try await h.engine.createWebhookEndpoint(tenantID: user.tenantID, url: base + "/down", eventTypes: ["*"]).0
+                let old = Self.event(user, at: h.clock.now)
+                try await h.engine.notify(old)
+                try await h.drain()
+                // Two days on, the failing delivery has given up; a month after that, both are old.
+                try await Self.pass(h, seconds: 2 * 86_400)
+                #expect(try await h.store.webhooks.deliveries(endpointID: down.id).first?.state == .failed)
+                try await Self.pass(h, seconds: 31 * 86_400)
+                let recent = Self.event(user, at: h.clock.now)
+                try await h.engine.notify(recent)
+                try await h.drain()
+                let pruned = try await h.queue.enqueue(NotificationJobs.pruneNotifications, EmptyResult())
+                try await h.drain()
+                let status = try await h.queue.status(id: pruned.id, token: pruned.accessToken ?? "")
+                #expect(status?.state == .completed, "\(String(describing: status))")
+                // The old event's delivered one is gone with its attempts; its failed one too; the recent ones stay.
+                #expect(try await h.store.webhooks.deliveries(eventID: old.id).isEmpty)
+                #expect(try await h.store.webhooks.deliveries(eventID: recent.id).count == 2)
+                #expect(try await h.store.webhooks.deliveries(endpointID: down.id, state: .pending).count == 1)
+                #expect(try await h.store.events.get(old.id) != nil)
+                let attempts = try await h.store.database.withSession { db in
+                    try await db.raw("SELECT COUNT(*) AS n FROM webhook_attempts").first()?.decode(column: "n", as: Int.self)
+                }
+                #expect(attempts == 2)
+                // Past the event retention the event goes too.
+                try await Self.pass(h, seconds: 150 * 86_400)
+                try await h.queue.enqueue(NotificationJobs.pruneNotifications, EmptyResult())
+                try await h.drain()
+                #expect(try await h.store.events.get(old.id) == nil)
+                #expect(try await h.store.events.get(recent.id) != nil)
+                #expect(try await h.store.webhooks.deliveries(endpointID: up.id).isEmpty)
+                #expect(try await h.store.webhooks.deliveries(endpointID: down.id).map(\.state) == [.failed])
             }
         }
     }

@@ -18,6 +18,10 @@ public enum NotificationJobs {
     /// ``WebhookSettings/retryPeriod``), so the attempt budget is only a backstop.
     public static let deliverWebhook = JobDefinition<WebhookDeliveryJob, SyncJobResult>(
         name: "deliver-webhook", options: JobOptions(queue: "webhooks", maxAttempts: 200, timeout: .seconds(60)), uniqueKey: { $0.deliveryID })
+    /// Daily: deletes finished deliveries (with their attempts) past
+    /// ``WebhookSettings/deliveryRetention`` and events past the engine's `eventRetention`.
+    public static let pruneNotifications = JobDefinition<EmptyResult, SyncJobResult>(
+        name: "prune-notifications", options: JobOptions(maxAttempts: 3, timeout: .seconds(1_800)))
 }
 
 /// How outbound webhooks are delivered.
@@ -39,6 +43,8 @@ public struct WebhookSettings: Sendable {
     public var disableAfter: TimeInterval = 3 * 86_400
     /// After a secret is rotated, deliveries carry a signature with the old one too, this long.
     public var secretOverlap: TimeInterval = 86_400
+    /// Finished deliveries and their attempt logs are kept this long (30 days).
+    public var deliveryRetention: TimeInterval = 30 * 86_400
 
     public init() {}
 

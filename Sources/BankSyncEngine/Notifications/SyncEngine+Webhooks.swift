@@ -266,6 +266,46 @@ extension SyncEngine {
         if disabled { logger.error("webhook endpoint disabled after failing for too long; the tenant is told", metadata: metadata) }
     }
 
+    /// `prune-notifications`: deletes, 1,000 at a time, finished deliveries older than the
+    /// delivery retention (their attempts first), then events older than the event retention
+    /// (with any deliveries still naming them).
+    func pruneNotifications() async throws -> SyncJobResult {
+        let deliveriesBefore = now.addingTimeInterval(-configuration.webhooks.deliveryRetention).millisecondsSince1970
+        let eventsBefore = now.addingTimeInterval(-configuration.eventRetention).millisecondsSince1970
+        var deliveries = 0
+        var events = 0
+        while true {
+            let removed = try await store.database.transaction { db -> Int in
+                let ids = try await db.raw(
+                    "SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < \(bind: deliveriesBefore) LIMIT 1000"
+                ).all().map { try $0.decode(column: "id", as: String.self) }
+                guard !ids.isEmpty else { return 0 }
+                try await db.raw("DELETE FROM webhook_attempts WHERE delivery_id IN (\(binds: ids))").run()
+                try await db.raw("DELETE FROM webhook_deliveries WHERE id IN (\(binds: ids))").run()
+                return ids.count
+            }
+            deliveries += removed
+            if removed < 1_000 { break }
+        }
+        while true {
+            let removed = try await store.database.transaction { db -> Int in
+                let ids = try await db.raw("SELECT id FROM events WHERE created_at < \(bind: eventsBefore) LIMIT 1000").all()
+                    .map { try $0.decode(column: "id", as: String.self) }
+                guard !ids.isEmpty else { return 0 }
+                try await db.raw(
+                    "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE event_id IN (\(binds: ids)))"
+                ).run()
+                try await db.raw("DELETE FROM webhook_deliveries WHERE event_id IN (\(binds: ids))").run()
+                try await db.raw("DELETE FROM events WHERE id IN (\(binds: ids))").run()
+                return ids.count
+            }
+            events += removed
+            if removed < 1_000 { break }
+        }
+        if deliveries + events > 0 { logger.info("notifications pruned", metadata: ["deliveries": "\(deliveries)", "events": "\(events)"]) }
+        return SyncJobResult(outcome: "ok", detail: "\(deliveries) deliveries, \(events) events deleted")
+    }
+
     /// The JSON a receiver gets: the event in an envelope (see docs/WEBHOOKS.md).
     func webhookBody(_ event: Event) async throws -> [UInt8] {
         var user: JSONValue = .null
