@@ -186,6 +186,7 @@ struct NotificationTests {
             case "/slow": .init(delay: .seconds(4))
             case "/moved": .init(status: 302, headers: [("Location", "https://elsewhere.example/hook")])
             case "/large": .init(status: 200, body: large)
+            case "/trickle": .init(status: 200, body: Array("slowly, slowly".utf8), trickle: .milliseconds(400))
             default: .init()
             }
         }) { receiver, base in
@@ -206,7 +207,7 @@ struct NotificationTests {
                 }
                 #expect(try await h.store.webhooks.endpoints(tenantID: tenant).isEmpty)
 
-                for path in ["/slow", "/moved", "/large"] {
+                for path in ["/slow", "/moved", "/large", "/trickle"] {
                     _ = try await h.engine.createWebhookEndpoint(tenantID: tenant, url: base + path, eventTypes: ["*"])
                 }
                 try await h.engine.notify(Self.event(user, at: h.clock.now))
@@ -220,6 +221,7 @@ struct NotificationTests {
                     #expect(delivery.state == (endpoint.url.hasSuffix("/large") ? .delivered : .pending), "\(endpoint.url)")
                 }
                 #expect(outcomes["/slow"]?.outcome == "timeout" && outcomes["/slow"]?.statusCode == nil)
+                #expect(outcomes["/trickle"]?.outcome == "timeout", "\(String(describing: outcomes["/trickle"]))")
                 #expect(outcomes["/moved"]?.outcome == "redirect_refused" && outcomes["/moved"]?.statusCode == 302)
                 #expect(outcomes["/moved"]?.error?.contains("https://elsewhere.example/hook") == true)
                 #expect(outcomes["/large"]?.outcome == "delivered" && outcomes["/large"]?.error?.contains("65536") == true)

@@ -22,6 +22,8 @@ final class WebhookReceiver: Sendable {
         var headers: [(String, String)] = []
         var body: [UInt8] = Array("ok".utf8)
         var delay: Duration = .zero
+        /// Sends the body one byte at a time, this long apart (a receiver that trickles).
+        var trickle: Duration?
     }
 
     private let log = Mutex<[Received]>([])
@@ -49,7 +51,17 @@ final class WebhookReceiver: Sendable {
             if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
             var fields = HTTPFields()
             for (name, value) in answer.headers { if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) } }
-            return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+            guard let gap = answer.trickle else {
+                return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+            let slow = answer.body
+            return Response(status: .init(code: answer.status), headers: fields, body: ResponseBody { writer in
+                for byte in slow {
+                    try await writer.write(ByteBuffer(bytes: [byte]))
+                    try await Task.sleep(for: gap)
+                }
+                try await writer.finish(nil)
+            })
         }
         let app = Application(
             responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "webhook-receiver"),

@@ -67,19 +67,23 @@ public final class HTTPWebhookTransport: WebhookTransport {
         for (name, value) in request.headers { http.headers.add(name: name, value: value) }
         http.body = .bytes(request.body)
         let deadline = NIODeadline.now() + .nanoseconds(Int64(request.timeout.components.seconds) * 1_000_000_000 + request.timeout.components.attoseconds / 1_000_000_000)
+        let started = ContinuousClock.now
         do {
             let response = try await client.execute(http, deadline: deadline)
-            var collected: [UInt8] = []
-            var truncated = false
-            for try await chunk in response.body {
-                let room = request.maxResponseBytes - collected.count
-                if chunk.readableBytes > room {
-                    collected += chunk.getBytes(at: chunk.readerIndex, length: max(room, 0)) ?? []
-                    truncated = true
-                    break
+            // The deadline covers the answer's body too: a receiver that trickles bytes is a timeout.
+            let limit = request.maxResponseBytes
+            let body = response.body
+            let read = try await withThrowingTaskGroup(of: ([UInt8], Bool)?.self) { group in
+                group.addTask { try await Self.read(body, limit: limit) }
+                group.addTask {
+                    try await Task.sleep(until: started + request.timeout, clock: .continuous)
+                    return nil
                 }
-                collected += chunk.readableBytesView
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
             }
+            guard let (collected, truncated) = read else { throw HTTPClientError.deadlineExceeded }
             let status = Int(response.status.code)
             let excerpt = Self.excerpt(collected)
             let note = truncated ? "the answer was longer than \(request.maxResponseBytes) bytes; the rest was not read" : nil
@@ -99,6 +103,20 @@ public final class HTTPWebhookTransport: WebhookTransport {
         } catch {
             return WebhookResponse(statusCode: nil, outcome: "connect_failed", error: "\(error)".prefix(300).description)
         }
+    }
+
+    /// At most `limit` bytes of a body; whether there was more.
+    static func read(_ body: HTTPClientResponse.Body, limit: Int) async throws -> ([UInt8], Bool) {
+        var collected: [UInt8] = []
+        for try await chunk in body {
+            let room = limit - collected.count
+            if chunk.readableBytes > room {
+                collected += chunk.getBytes(at: chunk.readerIndex, length: max(room, 0)) ?? []
+                return (collected, true)
+            }
+            collected += chunk.readableBytesView
+        }
+        return (collected, false)
     }
 
     /// The first 512 bytes of an answer as text, control characters replaced by spaces.
