@@ -109,10 +109,18 @@ struct UpsertBench: AsyncParsableCommand {
         try await Database.withDatabase(.sqlite(path: rawPath), logger: logger) { database in
             let store = Store(database: database, keyring: keyring)
             let data = try await Self.prepare(store: store, tag: tag, logger: logger)
+            // `.import` fills the table's columns in their order: place the encoded values by
+            // name, empty for a column the encoder does not write.
+            let tableColumns = try await database.withSession { db in
+                try await db.raw("SELECT name FROM pragma_table_info('transactions') ORDER BY cid").all().map { try $0.decode(column: "name", as: String.self) }
+            }
+            let position = Dictionary(uniqueKeysWithValues: TransactionRepository.columns.enumerated().map { ($1, $0) })
+            let order = tableColumns.map { position[$0] }
             var text = ""
             text.reserveCapacity(rows * 300)
             for i in 0..<rows {
-                text += TransactionRepository.encode(data.transaction(i, now: Date())).map { Self.csvField(Self.text($0)) }.joined(separator: ",")
+                let values = TransactionRepository.encode(data.transaction(i, now: Date())).map { Self.csvField(Self.text($0)) }
+                text += order.map { $0.map { values[$0] } ?? "" }.joined(separator: ",")
                 text += "\n"
             }
             try text.write(to: csv, atomically: false, encoding: .utf8)
