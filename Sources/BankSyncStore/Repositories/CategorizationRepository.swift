@@ -44,15 +44,41 @@ public struct CategorizationRepository: Sendable {
                   AND (user_id IS NULL OR user_id = \(bind: userID.rawValue))
                 ORDER BY priority, CASE WHEN user_id IS NULL THEN 1 ELSE 0 END, created_at, id
                 """
-            ).all().map { row in
-                let conditions = try JSONDecoder().decode([RuleCondition].self, from: Data(try row.text("conditions").utf8))
-                return CategoryRule(
-                    id: try row.identifier("id"), tenantID: try row.identifier("tenant_id"),
-                    userID: try row.optionalText("user_id").map { Identifier($0) }, name: try row.text("name"), priority: try row.int("priority"),
-                    conditions: conditions, category: try row.text("category"), enabled: try row.int("enabled") != 0,
-                    createdAt: try row.instant("created_at"), updatedAt: try row.instant("updated_at"))
-            }
+            ).all().map(Self.decodeRule)
         }
+    }
+
+    /// One rule of `tenantID` (nil: none, or another tenant's).
+    public func rule(_ id: Identifier<CategoryRule>, tenantID: Identifier<Tenant>) async throws -> CategoryRule? {
+        try await database.withSession { db in
+            try await db.raw("SELECT * FROM category_rules WHERE id = \(bind: id.rawValue) AND tenant_id = \(bind: tenantID.rawValue)").first().map(Self.decodeRule)
+        }
+    }
+
+    /// Every rule of the tenant (enabled or not), with `userID` the tenant-wide ones and that
+    /// user's, else only the tenant-wide ones; in the order they are tried.
+    public func allRules(tenantID: Identifier<Tenant>, userID: Identifier<User>? = nil) async throws -> [CategoryRule] {
+        let users: SQLQueryString = userID.map { "AND (user_id IS NULL OR user_id = \(bind: $0.rawValue))" } ?? "AND user_id IS NULL"
+        return try await database.withSession { db in
+            try await db.raw(
+                """
+                SELECT * FROM category_rules WHERE tenant_id = \(bind: tenantID.rawValue) \(users)
+                ORDER BY priority, CASE WHEN user_id IS NULL THEN 1 ELSE 0 END, created_at, id
+                """
+            ).all().map(Self.decodeRule)
+        }
+    }
+
+    static func decodeRule(_ row: any SQLRow) throws -> CategoryRule {
+        let conditions: [RuleCondition]
+        do { conditions = try JSONDecoder().decode([RuleCondition].self, from: Data(try row.text("conditions").utf8)) } catch {
+            throw StoreError(.invalidData, "column conditions of rule \(try row.text("id")) is not readable: \(error)")
+        }
+        return CategoryRule(
+            id: try row.identifier("id"), tenantID: try row.identifier("tenant_id"),
+            userID: try row.optionalText("user_id").map { Identifier($0) }, name: try row.text("name"), priority: try row.int("priority"),
+            conditions: conditions, category: try row.text("category"), enabled: try row.int("enabled") != 0,
+            createdAt: try row.instant("created_at"), updatedAt: try row.instant("updated_at"))
     }
 
     // MARK: Merchant memory

@@ -77,5 +77,27 @@ public struct TenantRepository: Sendable {
         }
     }
 
+    /// Every tenant, oldest first.
+    public func list() async throws -> [Tenant] {
+        try await database.withSession { db in
+            try await db.raw("SELECT id, name, created_at FROM tenants ORDER BY created_at, id").all().map {
+                Tenant(id: try $0.identifier("id"), name: try $0.text("name"), createdAt: try $0.instant("created_at"))
+            }
+        }
+    }
+
+    /// A tenant's API keys (revoked ones too), oldest first. Secrets are never stored, so never listed.
+    public func apiKeys(tenantID: Identifier<Tenant>) async throws -> [APIKey] {
+        try await database.withSession { db in
+            try await db.raw(
+                "SELECT id, tenant_id, name, prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = \(bind: tenantID.rawValue) ORDER BY created_at, id"
+            ).all().map {
+                APIKey(
+                    id: try $0.identifier("id"), tenantID: try $0.identifier("tenant_id"), name: try $0.text("name"), prefix: try $0.text("prefix"),
+                    createdAt: try $0.instant("created_at"), revokedAt: try $0.optionalInstant("revoked_at"))
+            }
+        }
+    }
+
     static func hash(_ secret: String) -> String { secretHash(secret) }
 }

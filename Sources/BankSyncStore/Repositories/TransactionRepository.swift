@@ -231,6 +231,47 @@ public struct TransactionRepository: Sendable {
         return try await database.withSession { db in try await db.raw(finished).all().map(Self.decode) }
     }
 
+    /// Filters of ``page(userID:filter:after:limit:)``.
+    public struct PageFilter: Sendable {
+        public var accountID: Identifier<Account>?
+        public var from: CalendarDate?
+        public var to: CalendarDate?
+        /// A category code: rows with this code, or (a primary code) any of its detailed codes.
+        public var category: String?
+        public var pending: Bool?
+
+        public init(accountID: Identifier<Account>? = nil, from: CalendarDate? = nil, to: CalendarDate? = nil, category: String? = nil, pending: Bool? = nil) {
+            self.accountID = accountID
+            self.from = from
+            self.to = to
+            self.category = category
+            self.pending = pending
+        }
+    }
+
+    /// One page of a user's live transactions in a stable order — date, newest first, then
+    /// id — continuing after `after` (the last row of the previous page). Keyset paging: rows
+    /// inserted meanwhile never shift a page, so none is skipped or repeated. Served by
+    /// `transactions_user_date`.
+    public func page(userID: Identifier<User>, filter: PageFilter = PageFilter(), after: (date: CalendarDate, id: String)? = nil, limit: Int = 100) async throws
+        -> [Transaction]
+    {
+        var query = SQLQueryString("SELECT * FROM transactions WHERE user_id = \(bind: userID.rawValue) AND removed_at IS NULL")
+        if let account = filter.accountID { query = query + " AND account_id = \(bind: account.rawValue)" }
+        if let from = filter.from { query = query + " AND date >= \(bind: from.description)" }
+        if let to = filter.to { query = query + " AND date <= \(bind: to.description)" }
+        if let category = filter.category {
+            query = query + " AND (category = \(bind: category) OR category LIKE \(bind: category.replacingOccurrences(of: "_", with: "\\_") + "\\_%") ESCAPE '\\')"
+        }
+        if let pending = filter.pending { query = query + " AND status = \(bind: pending ? "pending" : "posted")" }
+        if let after {
+            query = query + " AND (date < \(bind: after.date.description) OR (date = \(bind: after.date.description) AND id > \(bind: after.id)))"
+        }
+        query = query + " ORDER BY date DESC, id LIMIT \(bind: limit)"
+        let finished = query
+        return try await database.withSession { db in try await db.raw(finished).all().map(Self.decode) }
+    }
+
     /// How many transactions an account has (removed ones included).
     public func count(accountID: Identifier<Account>) async throws -> Int {
         try await database.withSession { db in

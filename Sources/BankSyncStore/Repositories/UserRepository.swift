@@ -39,13 +39,22 @@ public struct UserRepository: Sendable {
         }
     }
 
-    private func fetchOne(_ query: SQLQueryString) async throws -> User? {
-        try await database.withSession { db in
-            guard let row = try await db.raw(query).first() else { return nil }
-            return User(
-                id: try row.identifier("id"), tenantID: try row.identifier("tenant_id"),
-                externalID: try row.text("external_id"), email: try row.optionalText("email"),
-                createdAt: try row.instant("created_at"), lastActiveAt: try row.optionalInstant("last_active_at"))
+    /// A tenant's users in id order (creation order), after `after`.
+    public func list(tenantID: Identifier<Tenant>, after: Identifier<User>? = nil, limit: Int = 100) async throws -> [User] {
+        let page: SQLQueryString = after.map { "AND id > \(bind: $0.rawValue)" } ?? ""
+        return try await database.withSession { db in
+            try await db.raw("SELECT * FROM users WHERE tenant_id = \(bind: tenantID.rawValue) \(page) ORDER BY id LIMIT \(bind: limit)").all().map(Self.decode)
         }
+    }
+
+    private func fetchOne(_ query: SQLQueryString) async throws -> User? {
+        try await database.withSession { db in try await db.raw(query).first().map(Self.decode) }
+    }
+
+    static func decode(_ row: any SQLRow) throws -> User {
+        User(
+            id: try row.identifier("id"), tenantID: try row.identifier("tenant_id"),
+            externalID: try row.text("external_id"), email: try row.optionalText("email"),
+            createdAt: try row.instant("created_at"), lastActiveAt: try row.optionalInstant("last_active_at"))
     }
 }

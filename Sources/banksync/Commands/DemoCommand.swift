@@ -9,6 +9,8 @@ import BankSyncServer
 import BankSyncStore
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import NIOCore
 import NIOHTTP1
 import SQLKit
@@ -75,7 +77,9 @@ struct DemoCommand: AsyncParsableCommand {
             engineConfiguration: try Bootstrap.engineConfiguration(serverConfiguration, logger: logger), logger: logger)
         var registry = JobRegistry()
         runtime.register(into: &registry)
-        let app = BankSyncApplication.make(configuration: serverConfiguration, store: store, runtime: runtime, logger: logger) { bound in
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let app = BankSyncApplication.make(configuration: serverConfiguration, store: store, runtime: runtime, metrics: metrics, logger: logger) { bound in
             serverPort.withLock { $0 = bound }
         }
         let services: [any Service] =

@@ -1,13 +1,73 @@
 import ArgumentParser
+import BankSyncCore
 import BankSyncServer
 import BankSyncStore
 import Logging
 
-/// `banksync keys …`: manage the keys that encrypt provider tokens at rest.
+/// `banksync keys …`: tenants' API keys (`create`, `list`, `revoke`) and the keys that
+/// encrypt provider tokens at rest (`generate`, `rotate`).
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "Manage token encryption keys.",
-        subcommands: [Generate.self, Rotate.self])
+        commandName: "keys", abstract: "Manage API keys and token encryption keys.",
+        subcommands: [Create.self, List.self, Revoke.self, Generate.self, Rotate.self])
+
+    /// A new API key for a tenant.
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key for a tenant; the key is printed once.")
+
+        @Option(help: "The tenant's id (banksync tenants list).") var tenant: String
+        @Option(help: "A name to recognise the key by.") var name = "api"
+
+        func run() async throws {
+            try await Self.withStore { store in
+                guard try await store.tenants.get(Identifier(tenant)) != nil else { throw Bootstrap.fail("no tenant \(tenant) (banksync tenants list)") }
+                let (key, secret) = try await store.tenants.createAPIKey(tenantID: Identifier(tenant), name: name)
+                print("key \(key.id) (\(key.prefix)…) for tenant \(tenant):\n\(secret)\nKeep it: only its hash is stored.")
+            }
+        }
+
+        /// Runs `body` with the configured store, migrated schema checked.
+        static func withStore(_ body: (Store) async throws -> Void) async throws {
+            let configuration = try await Bootstrap.configuration()
+            let logger = Logger(label: "banksync.keys")
+            try await Bootstrap.reportingErrors {
+                let keyring = try configuration.loadKeyring(logger: logger)
+                try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
+                    try await Migrator(database: database, logger: logger).ensureCompatible()
+                    try await body(Store(database: database, keyring: keyring))
+                }
+            }
+        }
+    }
+
+    /// A tenant's API keys.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's API keys (prefixes only).")
+
+        @Option(help: "The tenant's id.") var tenant: String
+
+        func run() async throws {
+            try await Create.withStore { store in
+                for key in try await store.tenants.apiKeys(tenantID: Identifier(tenant)) {
+                    print("\(key.id)  \(key.prefix)…  \(key.name)  created \(key.createdAt)\(key.revokedAt.map { "  REVOKED \($0)" } ?? "")")
+                }
+            }
+        }
+    }
+
+    /// Revokes an API key: requests with it are refused from then on.
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an API key.")
+
+        @Argument(help: "The key's id (banksync keys list).") var id: String
+
+        func run() async throws {
+            try await Create.withStore { store in
+                try await store.tenants.revokeAPIKey(Identifier(id))
+                print("revoked \(id)")
+            }
+        }
+    }
 
     /// Prints a new key for `BANKSYNC_ENCRYPTION_KEYS`.
     struct Generate: AsyncParsableCommand {

@@ -4,6 +4,8 @@ import BankSyncJobs
 import BankSyncServer
 import BankSyncStore
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -56,7 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
         var registry = JobRegistry()
         Diagnostics.register(in: &registry)
         runtime.register(into: &registry)
-        let app = BankSyncApplication.make(configuration: configuration, store: store, runtime: runtime, logger: logger) { port in
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let app = BankSyncApplication.make(configuration: configuration, store: store, runtime: runtime, metrics: metrics, logger: logger) { port in
             logger.info(
                 "banksync is listening",
                 metadata: [
