@@ -127,7 +127,10 @@ extension SyncEngine {
     /// - Throws: ``StoreError`` `.invalidData` naming what is wrong with the rule.
     @discardableResult
     public func saveRule(_ rule: CategoryRule) async throws -> EnqueuedJob {
-        do { _ = try CategoryDecider.Rules([rule], taxonomy: configuration.categorizer?.taxonomy ?? .standard) } catch {
+        // Checked as if enabled: a disabled rule that could not compile would fail the day it is switched on.
+        var checked = rule
+        checked.enabled = true
+        do { _ = try CategoryDecider.Rules([checked], taxonomy: configuration.categorizer?.taxonomy ?? .standard) } catch {
             throw StoreError(.invalidData, "\(error)")
         }
         guard !rule.conditions.isEmpty else { throw StoreError(.invalidData, "rule \"\(rule.name)\" has no conditions: it would match everything") }

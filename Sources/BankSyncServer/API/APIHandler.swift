@@ -130,6 +130,8 @@ struct APIHandler: APIProtocol {
             guard let requisition = body.requisitionId, !requisition.isEmpty else { throw APIProblem.invalid("requisition_id", "GoCardless needs the requisition id") }
             completion = .requisition(id: requisition)
         }
+        if let name = body.institutionName, name.count > 200 { throw APIProblem.invalid("institution_name", "longer than 200 characters") }
+        if let id = body.institutionId, id.count > 100 { throw APIProblem.invalid("institution_id", "longer than 100 characters") }
         var replacing: Identifier<Connection>?
         if let id = body.replacing { replacing = try await connection(id).id }
         let (connection, job) = try await engine.link(
@@ -284,6 +286,12 @@ struct APIHandler: APIProtocol {
     func makeRule(_ body: Components.Schemas.RuleInput, id: Identifier<CategoryRule>, createdAt: Date) async throws -> CategoryRule {
         var userID: Identifier<User>?
         if let id = body.userId { userID = try await user(id).id }
+        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 200 else { throw APIProblem.invalid("name", "must be 1 to 200 characters") }
+        if let priority = body.priority, !(0...100_000).contains(priority) { throw APIProblem.invalid("priority", "\(priority) is not from 0 to 100000") }
+        guard (engine.configuration.categorizer?.taxonomy ?? .standard).contains(body.category) else {
+            throw APIProblem.invalid("category", "\(body.category.prefix(100)) is not a category: use a primary or detailed code, e.g. FOOD_AND_DRINK_COFFEE")
+        }
         guard !body.conditions.isEmpty, body.conditions.count <= 20 else { throw APIProblem.invalid("conditions", "give 1 to 20 conditions") }
         var conditions: [RuleCondition] = []
         for (index, condition) in body.conditions.enumerated() {
@@ -293,6 +301,7 @@ struct APIHandler: APIProtocol {
                 guard let name = condition.field, let match = condition.match, let value = condition.value, !value.isEmpty else {
                     throw APIProblem.invalid(field, "a text condition needs field, match and a non-empty value")
                 }
+                guard value.count <= 500 else { throw APIProblem.invalid("\(field).value", "longer than 500 characters") }
                 conditions.append(.text(field: RuleCondition.TextField(rawValue: name.rawValue)!, match: RuleCondition.TextMatch(rawValue: match.rawValue)!, value: value))
             case .amount:
                 guard condition.min != nil || condition.max != nil else { throw APIProblem.invalid(field, "an amount condition needs min, max or both") }
@@ -316,7 +325,7 @@ struct APIHandler: APIProtocol {
             }
         }
         return CategoryRule(
-            id: id, tenantID: try tenant(), userID: userID, name: body.name, priority: body.priority ?? 100, conditions: conditions, category: body.category,
+            id: id, tenantID: try tenant(), userID: userID, name: name, priority: body.priority ?? 100, conditions: conditions, category: body.category,
             enabled: body.enabled ?? true, createdAt: createdAt, updatedAt: now)
     }
 
@@ -335,6 +344,7 @@ struct APIHandler: APIProtocol {
     func markNotificationsRead(_ input: Operations.MarkNotificationsRead.Input) async throws -> Operations.MarkNotificationsRead.Output {
         guard case .json(let body) = input.body else { throw APIProblem.badRequest("expected a JSON body") }
         let user = try await user(input.path.userId)
+        if let ids = body.ids, ids.count > 1_000 { throw APIProblem.invalid("ids", "at most 1000 ids at a time") }
         let marked = try await store.events.markRead(userID: user.id, ids: body.ids.map { $0.map { Identifier($0) } }, at: now)
         return .ok(.init(body: .json(.init(marked: marked, unread: try await store.events.unreadCount(userID: user.id)))))
     }
@@ -381,6 +391,7 @@ struct APIHandler: APIProtocol {
 
     func createWebhookEndpoint(_ input: Operations.CreateWebhookEndpoint.Input) async throws -> Operations.CreateWebhookEndpoint.Output {
         guard case .json(let body) = input.body else { throw APIProblem.badRequest("expected a JSON body") }
+        guard body.eventTypes.count <= 50 else { throw APIProblem.invalid("event_types", "at most 50 entries") }
         let (endpoint, secret) = try await engine.createWebhookEndpoint(tenantID: try tenant(), url: body.url, eventTypes: body.eventTypes, description: body.description)
         return .created(.init(body: .json(.init(endpoint: Self.endpoint(endpoint), secret: secret))))
     }

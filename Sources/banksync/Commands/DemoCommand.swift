@@ -150,6 +150,13 @@ struct DemoCommand: AsyncParsableCommand {
         try await engine.queue.waitUntilIdle(timeout: .seconds(120), interval: .milliseconds(100))
 
         for day in 0..<days {
+            if day == 0, let teller = connections.first(where: { $0.provider == .teller }),
+                let checking = try await store.accounts.list(connectionID: teller.id).first(where: { $0.subtype == "checking" })
+            {
+                // Something worth telling: a 7,500 purchase, which the day's syncs pick up.
+                await world.injectTransaction(accountID: checking.providerAccountID, amount: -750_000, counterparty: "Demo jeweller")
+                print("  (a 7,500.00 purchase appears at the Teller bank)")
+            }
             // Minute by minute, so the sandbox's webhooks reach /webhooks/* while fresh.
             for _ in 0..<(24 * 60) {
                 _ = await world.advance(seconds: 60)
@@ -165,13 +172,6 @@ struct DemoCommand: AsyncParsableCommand {
             try await JobScheduler(queue: engine.queue, schedules: try engine.schedules(), logger: logger).tick()
             try await engine.queue.waitUntilIdle(timeout: .seconds(120), interval: .milliseconds(100))
             print("Day \(day + 1) simulated (\(CalendarDate(clock.now())))")
-            if day == 0, let teller = connections.first(where: { $0.provider == .teller }),
-                let checking = try await store.accounts.list(connectionID: teller.id).first(where: { $0.subtype == "checking" })
-            {
-                // Something worth telling: a 7,500 purchase, seen by the next sync.
-                await world.injectTransaction(accountID: checking.providerAccountID, amount: -750_000, counterparty: "Demo jeweller")
-                print("  (a 7,500.00 purchase appears at the bank)")
-            }
         }
         try await Self.report(store: store, world: world, user: user, connections: connections)
         try await Self.reportWebhooks(store: store, world: world, endpoint: endpoint, secret: webhookSecret, now: clock.now())
