@@ -2,6 +2,7 @@ public import BankSyncCore
 public import BankSyncProviders
 public import BankSyncStore
 public import Foundation
+import Metrics
 public import Logging
 
 /// ``ProviderLimits`` kept in the database, so every worker process shares one token bucket
@@ -46,7 +47,8 @@ public struct DatabaseProviderLimits: ProviderLimits {
     public func admit(_ provider: Provider) async throws {
         var waited = Duration.zero
         while true {
-            guard let wait = try await repository.takeToken(provider, now: now()) else { return }
+            let gauge = Gauge(label: "banksync_provider_rate_limit_remaining", dimensions: [("provider", provider.rawValue)])
+            guard let wait = try await repository.takeToken(provider, now: now(), remaining: { gauge.record($0) }) else { return }
             if waited + wait > maximumWait {
                 throw ProviderError(
                     .rateLimited(retryAt: now().addingTimeInterval(Double(wait.components.seconds) + 1)), provider: provider, code: "local_rate_limit",

@@ -62,3 +62,19 @@ enum JobOutcome: Sendable {
     /// Given back unfinished (shutdown): available again, attempt not counted.
     case released
 }
+
+/// A job as an operator's list shows it (``JobQueue/recent(limit:)``).
+public struct JobSummary: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var queue: String
+    public var state: JobState
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var createdAt: Date
+    public var scheduledAt: Date
+    public var finalizedAt: Date?
+    /// The payload's JSON text (ids only, by the engine's rule).
+    public var payload: String
+    public var errors: [JobErrorRecord]
+}

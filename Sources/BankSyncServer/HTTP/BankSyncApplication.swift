@@ -43,6 +43,7 @@ public enum BankSyncApplication {
             }
             // The server URL is "/", which always parses.
             try! handler.registerHandlers(on: router, serverURL: URL(string: "/")!, middlewares: [problems])
+            DashboardController(store: store, engine: runtime.engine, logger: logger).addRoutes(to: router)
         }
         return router
     }

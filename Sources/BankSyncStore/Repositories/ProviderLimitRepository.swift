@@ -29,6 +29,11 @@ public struct ProviderLimitRepository: Sendable {
     /// - Returns: nil when a token was taken (or the provider has no bucket); otherwise how
     ///   long until one is available.
     public func takeToken(_ provider: Provider, now: Date) async throws -> Duration? {
+        try await takeToken(provider, now: now, remaining: nil)
+    }
+
+    /// ``takeToken(_:now:)``, telling `remaining` how many tokens the bucket holds after it.
+    public func takeToken(_ provider: Provider, now: Date, remaining: (@Sendable (Double) -> Void)?) async throws -> Duration? {
         let ms = now.millisecondsSince1970
         return try await database.withSession { db in
             // refilled = min(capacity, tokens + elapsed · rate); clock skew between processes
@@ -43,10 +48,13 @@ public struct ProviderLimitRepository: Sendable {
                 UPDATE provider_rate_limits SET tokens = \(refilled) - 1,
                     refilled_at = CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) ELSE refilled_at END
                 WHERE provider = \(bind: provider.rawValue) AND \(refilled) >= 1
-                RETURNING provider
+                RETURNING tokens
                 """
             ).all()
-            if !taken.isEmpty { return nil }
+            if let row = taken.first {
+                remaining?(try row.decode(column: "tokens", as: Double.self))
+                return nil
+            }
             guard let row = try await db.raw(
                 "SELECT tokens, per_minute, refilled_at FROM provider_rate_limits WHERE provider = \(bind: provider.rawValue)"
             ).first() else { return nil }

@@ -42,6 +42,8 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Progress lines appear as they happen even when the output is a pipe or a file.
+        LineBufferedOutput.enable()
         Bootstrap.bootstrapLogging(format: .logfmt, level: .warning)
         var logger = Logger(label: "banksync.demo")
         logger.logLevel = .warning
@@ -93,11 +95,19 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             let base = "http://127.0.0.1:\(try await Self.waitFor { serverPort.withLock { $0 } })"
             await world.setTellerWebhookURL(base + "/webhooks/teller")
-            try await simulate(store: store, runtime: runtime, world: world, clock: clock, base: base, sandboxBase: sandboxBase, logger: logger)
+            let (key, userID) = try await simulate(store: store, runtime: runtime, world: world, clock: clock, base: base, sandboxBase: sandboxBase, logger: logger)
             if exit {
                 await group.triggerGracefulShutdown()
             } else {
-                print("BankSync is serving at \(base) (GET /health/ready; provider webhooks at /webhooks/plaid and /webhooks/teller); the sandbox at \(sandboxBase)/sandbox/. Ctrl-C to stop.")
+                print(
+                    """
+                    BankSync is serving at \(base)
+                      dashboard:  \(base)/dashboard  (sign in with the API key \(key))
+                      API:        curl -H 'Authorization: Bearer \(key)' '\(base)/v1/transactions?user_id=\(userID)&limit=5'
+                      document:   \(base)/openapi.yaml · metrics: \(base)/metrics · health: \(base)/health/ready
+                      sandbox:    \(sandboxBase)/sandbox/
+                    Ctrl-C to stop.
+                    """)
             }
         } catch {
             await group.triggerGracefulShutdown()
@@ -113,13 +123,13 @@ struct DemoCommand: AsyncParsableCommand {
     /// Links one bank per provider, runs the initial syncs, then `days` simulated days.
     func simulate(
         store: Store, runtime: EngineRuntime, world: SandboxWorld, clock: OffsetClock, base: String, sandboxBase: String, logger: Logger
-    ) async throws {
+    ) async throws -> (key: String, user: String) {
         let engine = runtime.engine
         let tenant = try await store.tenants.create(name: "Demo", now: clock.now())
         let (_, apiKey) = try await store.tenants.createAPIKey(tenantID: tenant.id, name: "demo", now: clock.now())
         let user = User(tenantID: tenant.id, externalID: "demo-user", email: "demo@example.com", createdAt: clock.now())
         try await store.users.insert(user)
-        print("Demo tenant \(tenant.id), user \(user.id); API key \(apiKey) (for the HTTP API as it grows)")
+        print("Demo tenant \(tenant.id), user \(user.id); API key \(apiKey)")
         // The app's webhook endpoint: the sandbox's inbox stands in for it.
         let (endpoint, webhookSecret) = try await engine.createWebhookEndpoint(
             tenantID: tenant.id, url: sandboxBase + "/sandbox/inbox", eventTypes: ["*"], description: "demo inbox")
@@ -175,6 +185,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try await Self.report(store: store, world: world, user: user, connections: connections)
         try await Self.reportWebhooks(store: store, world: world, endpoint: endpoint, secret: webhookSecret, now: clock.now())
+        return (apiKey, user.id.rawValue)
     }
 
     /// Plaid's sandbox public token, with the webhook this server receives.
