@@ -10,7 +10,7 @@ import SQLKit
 /// `banksync bench`: performance scenarios measured side by side with their raw limits.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self, SyncBench.self, CategorizeBench.self])
+        commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self, SyncBench.self, CategorizeBench.self, APIBench.self])
 }
 
 /// Batch-upserts N transactions through the store, and in the same run loads the same rows with
@@ -241,15 +241,21 @@ struct UpsertBench: AsyncParsableCommand {
         return nil
     }
 
-    static func runProcess(_ executable: String, _ arguments: [String]) throws {
+    /// Runs `executable` to the end; returns what it printed on standard output.
+    @discardableResult
+    static func runProcess(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
         try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw Bootstrap.fail("\(executable) exited with status \(process.terminationStatus)")
         }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
