@@ -183,14 +183,15 @@ struct NotificationTests {
         let large = [UInt8](repeating: UInt8(ascii: "x"), count: 200_000)
         try await WebhookReceiver.run(reply: { path, _ in
             switch path {
-            case "/slow": .init(delay: .seconds(4))
+            case "/slow": .init(delay: .seconds(8))
             case "/moved": .init(status: 302, headers: [("Location", "https://elsewhere.example/hook")])
             case "/large": .init(status: 200, body: large)
-            case "/trickle": .init(status: 200, body: Array("slowly, slowly".utf8), trickle: .milliseconds(400))
+            case "/trickle": .init(status: 200, body: Array("slowly, slowly, slowly".utf8), trickle: .milliseconds(400))
             default: .init()
             }
         }) { receiver, base in
-            try await EngineHarness.run(engine, configuration: Self.configuration(timeout: .seconds(1))) { h in
+            // 4 s: long enough for a loaded CI machine, shorter than /slow (8 s) and /trickle (8.8 s).
+            try await EngineHarness.run(engine, configuration: Self.configuration(timeout: .seconds(4))) { h in
                 let user = try await h.user()
                 let tenant = user.tenantID
                 for (url, types, field) in [
