@@ -283,9 +283,11 @@ public struct SyncEngine: Sendable {
                     type: account.type, subtype: account.subtype, status: account.isOpen ? .active : .closed, currency: account.currency,
                     createdAt: known[account.providerAccountID]?.createdAt ?? now, updatedAt: now)
             }
-            let ids = try await store.accounts.upsert(accounts)
-            let added = listed.filter { known[$0.providerAccountID] == nil }.compactMap { ids[$0.providerAccountID] }
-            try await store.database.transaction { db in
+            // The accounts and the jobs they cause (accounts.added, the first sync) commit together:
+            // a crash between them would leave new accounts nobody is told about.
+            let added = try await store.database.transaction { [known] db in
+                let ids = try await store.accounts.upsert(accounts, on: db)
+                let added = listed.filter { known[$0.providerAccountID] == nil }.compactMap { ids[$0.providerAccountID] }
                 if !added.isEmpty {
                     try await queue.enqueue(SyncJobs.accountManagement, AccountsJob(connectionID: connection.id, accountIDs: added), in: db)
                 }
@@ -293,6 +295,7 @@ public struct SyncEngine: Sendable {
                     try await queue.enqueue(
                         SyncJobs.initialSync, ConnectionJob(connectionID: connection.id, days: job.days ?? configuration.initialSyncDays, reason: "initial"), in: db)
                 }
+                return added
             }
             return SyncJobResult(outcome: "ok", accounts: listed.count, added: added.count)
         }

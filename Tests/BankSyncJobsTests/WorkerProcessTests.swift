@@ -2,6 +2,9 @@ import BankSyncJobs
 import BankSyncStore
 import BankSyncTesting
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import SQLKit
 import Testing
 
@@ -71,21 +74,37 @@ struct WorkerProcessTests {
         guard let binary = Self.executable() else { return }
         try await withTestStore(engine) { store, _ in
             let queue = JobQueue(database: store.database, logger: testLogger())
+            var children: [Process] = []
+            let metricsPorts = [try Self.freePort(), try Self.freePort()]
+            for port in metricsPorts {
+                children.append(try Self.startWorker(
+                    binary, database: store.database, arguments: ["--concurrency", "8", "--poll-interval-ms", "100", "--metrics-port", "\(port)"]))
+            }
+            defer { for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+            // Both workers are up (their metrics ports answer: signal handlers in place) before the
+            // jobs arrive, so they compete for them and neither is stopped while still starting.
+            for (index, port) in metricsPorts.enumerated() {
+                try await eventually("worker \(index + 1)'s metrics port to answer", timeout: .seconds(30)) {
+                    (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health/live")!)) != nil
+                }
+            }
             var unique = Diagnostics.sleep
             unique.uniqueKey = { $0.note }
             let enqueued = try await queue.enqueueMany((0..<400).map { .init(unique, Diagnostics.Sleep(milliseconds: 2, note: "k\($0 % 200)")) })
             #expect(Set(enqueued.map(\.id)).count == 200)
-            var children: [Process] = []
-            for _ in 0..<2 {
-                children.append(try Self.startWorker(binary, database: store.database, arguments: ["--concurrency", "8", "--poll-interval-ms", "100"]))
-            }
-            defer { for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) } }
             try await eventually("the queue to drain", timeout: .seconds(60)) {
                 try await store.database.withSession { db in
                     try await db.raw("SELECT count(*) AS n FROM jobs WHERE state <> 'completed' AND name = \(bind: Diagnostics.sleep.name)").first()?
                         .decode(column: "n", as: Int.self)
                 } == 0
             }
+            // Each worker exports its job metrics for Prometheus (between them, every start is counted).
+            var metrics = ""
+            for port in metricsPorts {
+                let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+                metrics += String(decoding: data, as: UTF8.self)
+            }
+            #expect(metrics.contains("banksync_jobs_started_total"), "\(metrics.prefix(500))")
             for child in children {
                 kill(child.processIdentifier, SIGTERM)
                 child.waitUntilExit()
@@ -99,6 +118,20 @@ struct WorkerProcessTests {
             // Each job was claimed once: a second claim would have counted a second attempt.
             #expect(try rows.allSatisfy { try $0.decode(column: "attempt", as: Int.self) == 1 })
         }
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Starts `banksync worker` against `database` in a child process.

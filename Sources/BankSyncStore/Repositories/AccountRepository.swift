@@ -24,26 +24,32 @@ public struct AccountRepository: Sendable {
     @discardableResult
     public func upsert(_ accounts: [Account]) async throws -> [String: Identifier<Account>] {
         guard !accounts.isEmpty else { return [:] }
+        return try await database.transaction { db in try await upsert(accounts, on: db) }
+    }
+
+    /// ``upsert(_:)`` on the caller's transaction (discovery commits the accounts with the jobs
+    /// they cause).
+    @discardableResult
+    public func upsert(_ accounts: [Account], on db: any SQLDatabase) async throws -> [String: Identifier<Account>] {
+        guard !accounts.isEmpty else { return [:] }
         let size = BatchUpsert.batchSize(columns: Self.columns.count, engine: database.engine)
-        return try await database.transaction { db in
-            var ids: [String: Identifier<Account>] = [:]
-            for start in stride(from: 0, to: accounts.count, by: size) {
-                let rows: [[any Encodable & Sendable]] = accounts[start..<min(start + size, accounts.count)].map { a in
-                    [
-                        a.id.rawValue, a.connectionID.rawValue, a.userID.rawValue, a.providerAccountID, a.name,
-                        a.officialName, a.mask, a.type.rawValue, a.subtype, a.status.rawValue, a.currency.code,
-                        a.createdAt.millisecondsSince1970, a.updatedAt.millisecondsSince1970,
-                    ]
-                }
-                let statement = BatchUpsert(
-                    table: "accounts", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
-                    returning: "id, provider_account_id")
-                for row in try await db.execute(sql: statement) {
-                    ids[try row.text("provider_account_id")] = try row.identifier("id")
-                }
+        var ids: [String: Identifier<Account>] = [:]
+        for start in stride(from: 0, to: accounts.count, by: size) {
+            let rows: [[any Encodable & Sendable]] = accounts[start..<min(start + size, accounts.count)].map { a in
+                [
+                    a.id.rawValue, a.connectionID.rawValue, a.userID.rawValue, a.providerAccountID, a.name,
+                    a.officialName, a.mask, a.type.rawValue, a.subtype, a.status.rawValue, a.currency.code,
+                    a.createdAt.millisecondsSince1970, a.updatedAt.millisecondsSince1970,
+                ]
             }
-            return ids
+            let statement = BatchUpsert(
+                table: "accounts", columns: Self.columns, rows: rows, conflictClause: Self.conflict,
+                returning: "id, provider_account_id")
+            for row in try await db.execute(sql: statement) {
+                ids[try row.text("provider_account_id")] = try row.identifier("id")
+            }
         }
+        return ids
     }
 
     /// Gives an account the provider's new id for it (a GoCardless reconnect issues new account

@@ -3,7 +3,11 @@ import BankSyncEngine
 import BankSyncJobs
 import BankSyncServer
 import BankSyncStore
+import Hummingbird
 import Logging
+import Metrics
+import NIOCore
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -17,6 +21,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at once.") var concurrency = 10
     @Option(help: "Seconds a claimed job stays ours without a heartbeat.") var leaseSeconds = 30
     @Option(help: "Milliseconds between polls when no wake-up arrives.") var pollIntervalMs = 1_000
+    @Option(help: "Serve Prometheus /metrics (and /health/live) on this port of BANKSYNC_HTTP_HOST; off when absent.") var metricsPort: Int?
 
     func run() async throws {
         let configuration = try await Bootstrap.configuration()
@@ -53,9 +58,24 @@ struct WorkerCommand: AsyncParsableCommand {
                 queue: name, concurrency: name == NotificationJobs.deliverWebhook.options.queue ? configuration.webhooksConcurrency : concurrency,
                 leaseDuration: .seconds(leaseSeconds), pollInterval: .milliseconds(pollIntervalMs))
         }
+        var extra: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metricsPort {
+            guard (0...65_535).contains(metricsPort) else { throw Bootstrap.fail("--metrics-port \(metricsPort) is not a port") }
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let router = Router()
+            router.get("/metrics") { _, _ in
+                var buffer: [UInt8] = []
+                registry.emit(into: &buffer)
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+            }
+            router.get("/health/live") { _, _ in "ok" }
+            extra.append(.init(service: Application(
+                router: router, configuration: .init(address: .hostname(configuration.httpHost, port: metricsPort), serverName: "banksync-worker"), logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: database), .init(service: runtime.lifetime)]
+                services: [.init(service: database), .init(service: runtime.lifetime)] + extra
                     + JobServices.make(
                         queue: jobs, registry: registry, schedules: schedules, worker: workers[0], additionalWorkers: Array(workers.dropFirst()), logger: logger)
                     .map { .init(service: $0) },
