@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
+import BankSyncTesting
 import Synchronization
 
 /// A real HTTP receiver on loopback for outbound webhook tests: records every request per path
@@ -66,24 +66,13 @@ final class WebhookReceiver: Sendable {
         let app = Application(
             responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "webhook-receiver"),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        return try await withServices([app]) {
             let deadline = ContinuousClock.now + .seconds(10)
             while port.withLock({ $0 }) == nil {
                 guard ContinuousClock.now < deadline else { throw CancellationError() }
                 try await Task.sleep(for: .milliseconds(5))
             }
-            do {
-                let result = try await body(receiver, "http://127.0.0.1:\(port.withLock { $0! })")
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+            return try await body(receiver, "http://127.0.0.1:\(port.withLock { $0! })")
         }
     }
 }

@@ -98,8 +98,8 @@ public struct WebhookAttempt: Sendable, Equatable {
     public var startedAt: Date
     public var durationMilliseconds: Int
     public var statusCode: Int?
-    /// `delivered`, `http_error`, `redirect_refused`, `timeout`, `connect_failed`,
-    /// `address_refused`, `response_too_large` (delivered, body cut), `failed`.
+    /// `delivered`, `http_error`, `redirect_refused`, `timeout`, `connect_failed` or
+    /// `address_refused` (an answer cut at the size limit is noted in ``error``).
     public var outcome: String
     /// What went wrong, in words (no secrets).
     public var error: String?

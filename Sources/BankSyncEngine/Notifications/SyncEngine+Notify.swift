@@ -13,17 +13,20 @@ extension SyncEngine {
     /// Not recorded when the user (or their tenant) opted out of its type, or when an event
     /// with its dedupe key exists. Recorded events get one ``WebhookDelivery`` per enabled
     /// endpoint that subscribes to the type, each with a `deliver-webhook` job.
-    /// - Parameter settings: the user's resolved settings when the caller has them (saves a query).
+    /// - Parameters:
+    ///   - tenantID: the user's tenant when the caller knows it, and
+    ///   - settings: the user's resolved settings when the caller has them (each saves a query).
     /// - Returns: whether it was recorded.
     @discardableResult
-    public func notify(_ event: Event, settings: NotificationSettings? = nil, on db: any SQLDatabase) async throws -> Bool {
+    public func notify(_ event: Event, tenantID: Identifier<Tenant>? = nil, settings: NotificationSettings? = nil, on db: any SQLDatabase) async throws -> Bool {
         var event = event
+        if event.tenantID == nil { event.tenantID = tenantID }
         if event.tenantID == nil, let userID = event.userID {
-            guard let row = try await db.raw("SELECT tenant_id FROM users WHERE id = \(bind: userID.rawValue)").first() else {
+            guard let tenant = try await store.users.tenantID(of: userID, on: db) else {
                 logger.info("event for a deleted user dropped", metadata: ["event_type": "\(event.type)", "user_id": "\(userID)"])
                 return false
             }
-            event.tenantID = Identifier(try row.decode(column: "tenant_id", as: String.self))
+            event.tenantID = tenant
         }
         guard let tenantID = event.tenantID else { return false }
         if let userID = event.userID {
@@ -56,11 +59,10 @@ extension SyncEngine {
     /// settings ask for it).
     @Sendable func afterTransactionsStored(_ db: any SQLDatabase, _ connection: Connection, _ changes: SyncChanges) async throws {
         if changes.added.count + changes.modified > 0 { try await enqueueCategorization(db, connection) }
-        guard let tenantRow = try await db.raw("SELECT tenant_id FROM users WHERE id = \(bind: connection.userID.rawValue)").first() else { return }
-        let tenantID = Identifier<Tenant>(try tenantRow.decode(column: "tenant_id", as: String.self))
+        guard let tenantID = try await store.users.tenantID(of: connection.userID, on: db) else { return }
         let settings = try await store.webhooks.settings(userID: connection.userID, tenantID: tenantID, on: db)
         if !changes.initial && !settings.muted.contains(EventType.transactionLarge) {
-            try await checkLargeTransactions(changes.added, connection: connection, settings: settings, on: db)
+            try await checkLargeTransactions(changes.added, connection: connection, tenantID: tenantID, settings: settings, on: db)
         }
         if changes.added.count + changes.modified + changes.removed > 0 {
             try await notify(
@@ -71,7 +73,7 @@ extension SyncEngine {
                         ("modified", .int(changes.modified)), ("removed", .int(changes.removed)),
                     ]),
                     // One per run by construction: it commits with the run's cursor, so a retry cannot repeat it.
-                    dedupeKey: nil, createdAt: now), settings: settings, on: db)
+                    dedupeKey: nil, createdAt: now), tenantID: tenantID, settings: settings, on: db)
         }
         if changes.initial || settings.syncCompleted == .always {
             try await notify(
@@ -82,7 +84,7 @@ extension SyncEngine {
                         ("added", .int(changes.added.count)), ("modified", .int(changes.modified)), ("removed", .int(changes.removed)),
                     ]),
                     dedupeKey: changes.initial ? "\(EventType.syncCompleted):\(connection.id):initial" : nil, createdAt: now),
-                settings: settings, on: db)
+                tenantID: tenantID, settings: settings, on: db)
         }
     }
 
@@ -90,7 +92,9 @@ extension SyncEngine {
     /// account's own recent outflows. Rows dated long before today are late history, not news.
     /// A pending row and the posted row that settles it share a dedupe key, so one purchase is
     /// one event.
-    func checkLargeTransactions(_ added: [Transaction], connection: Connection, settings: NotificationSettings, on db: any SQLDatabase) async throws {
+    func checkLargeTransactions(
+        _ added: [Transaction], connection: Connection, tenantID: Identifier<Tenant>, settings: NotificationSettings, on db: any SQLDatabase
+    ) async throws {
         let recent = today.adding(days: -settings.largeTransactionRecentDays)
         let candidates = added.filter { $0.date >= recent }
         guard !candidates.isEmpty else { return }
@@ -121,7 +125,7 @@ extension SyncEngine {
                     Event(
                         userID: connection.userID, connectionID: connection.id, type: EventType.transactionLarge, payload: .object(payload),
                         dedupeKey: "\(EventType.transactionLarge):\(accountID):\(row.pendingTransactionID ?? row.providerTransactionID)", createdAt: now),
-                    settings: settings, on: db)
+                    tenantID: tenantID, settings: settings, on: db)
             }
         }
     }
@@ -130,8 +134,7 @@ extension SyncEngine {
     /// significant-change rule against the previous reading.
     @Sendable func afterBalanceRecorded(_ db: any SQLDatabase, _ account: Account, _ previous: Balance, _ current: Balance) async throws {
         guard previous.current != current.current else { return }
-        guard let tenantRow = try await db.raw("SELECT tenant_id FROM users WHERE id = \(bind: account.userID.rawValue)").first() else { return }
-        let tenantID = Identifier<Tenant>(try tenantRow.decode(column: "tenant_id", as: String.self))
+        guard let tenantID = try await store.users.tenantID(of: account.userID, on: db) else { return }
         let settings = try await store.webhooks.settings(userID: account.userID, tenantID: tenantID, on: db)
         guard let change = BalanceChangeRule.evaluate(previous: previous.current, current: current.current, settings: settings) else { return }
         var payload: [(String, JSONValue)] = [
@@ -145,7 +148,7 @@ extension SyncEngine {
             Event(
                 userID: account.userID, connectionID: account.connectionID, type: EventType.balanceChangedSignificantly, payload: .object(payload),
                 dedupeKey: "\(EventType.balanceChangedSignificantly):\(account.id):\(previous.asOf.millisecondsSince1970)", createdAt: now),
-            settings: settings, on: db)
+            tenantID: tenantID, settings: settings, on: db)
     }
 }
 

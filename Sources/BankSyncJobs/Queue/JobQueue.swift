@@ -143,40 +143,14 @@ public final class JobQueue: Sendable {
     @discardableResult
     public func retry(id: String) async throws -> Bool {
         let now = self.now().millisecondsSince1970
-        let retried = try await database.withSession { db in
-            try await db.raw(
-                """
-                UPDATE jobs SET state = 'available', scheduled_at = \(bind: now), finalized_at = NULL, max_attempts = attempt + 1
-                WHERE id = \(bind: id) AND state IN ('discarded', 'cancelled') RETURNING queue
-                """
-            ).first().map { try $0.decode(column: "queue", as: String.self) }
-        }
-        if let retried { notifier.notify(queue: retried) }
-        return retried != nil
+        let queue = try await database.withSession { db in try await store.retry(id: id, now: now, on: db) }
+        if let queue { notifier.notify(queue: queue) }
+        return queue != nil
     }
 
-    /// The newest jobs (by creation), at most `limit`, for an operator's view: name, state,
-    /// attempts, times, payload and error history.
+    /// The newest jobs (by creation), at most `limit`, for an operator's view: their status and payload.
     public func recent(limit: Int = 1_000) async throws -> [JobSummary] {
-        try await database.withSession { db in
-            try await db.raw(
-                """
-                SELECT id, name, queue, state, attempt, max_attempts, created_at, scheduled_at, finalized_at, payload, errors
-                FROM jobs ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
-                """
-            ).all().map { row in
-                let errors = (try? JSONDecoder().decode([JobErrorRecord].self, from: Data(try row.decode(column: "errors", as: String.self).utf8))) ?? []
-                return JobSummary(
-                    id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
-                    queue: try row.decode(column: "queue", as: String.self),
-                    state: JobState(rawValue: try row.decode(column: "state", as: String.self)) ?? .discarded,
-                    attempt: try row.decode(column: "attempt", as: Int.self), maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
-                    createdAt: Date(millisecondsSince1970: try row.decode(column: "created_at", as: Int64.self)),
-                    scheduledAt: Date(millisecondsSince1970: try row.decode(column: "scheduled_at", as: Int64.self)),
-                    finalizedAt: try row.decode(column: "finalized_at", as: Int64?.self).map(Date.init(millisecondsSince1970:)),
-                    payload: try row.decode(column: "payload", as: String.self), errors: errors)
-            }
-        }
+        try await database.withSession { db in try await store.recent(limit: limit, on: db) }
     }
 
     /// Jobs running now or due to run (available or retryable, scheduled at or before the

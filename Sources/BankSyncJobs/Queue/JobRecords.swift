@@ -63,18 +63,9 @@ enum JobOutcome: Sendable {
     case released
 }
 
-/// A job as an operator's list shows it (``JobQueue/recent(limit:)``).
+/// A job as an operator's list shows it (``JobQueue/recent(limit:)``): its status and payload.
 public struct JobSummary: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var queue: String
-    public var state: JobState
-    public var attempt: Int
-    public var maxAttempts: Int
-    public var createdAt: Date
-    public var scheduledAt: Date
-    public var finalizedAt: Date?
+    public var status: JobStatus
     /// The payload's JSON text (ids only, by the engine's rule).
     public var payload: String
-    public var errors: [JobErrorRecord]
 }

@@ -315,15 +315,32 @@ struct JobStore: Sendable {
 
     /// The job with `id` if `tokenHash` matches its access token.
     func status(id: String, tokenHash: String, on db: any SQLDatabase) async throws -> JobStatus? {
-        guard
-            let row = try await db.raw(
-                "SELECT * FROM jobs WHERE id = \(bind: id) AND access_token_hash = \(bind: tokenHash)"
-            ).first()
-        else { return nil }
-        let state = try row.decode(column: "state", as: String.self)
-        return JobStatus(
-            id: id, name: try row.decode(column: "name", as: String.self),
-            queue: try row.decode(column: "queue", as: String.self), state: JobState(rawValue: state) ?? .discarded,
+        try await db.raw("SELECT * FROM jobs WHERE id = \(bind: id) AND access_token_hash = \(bind: tokenHash)").first().map(Self.decodeStatus)
+    }
+
+    /// The newest jobs by creation, with their payloads.
+    func recent(limit: Int, on db: any SQLDatabase) async throws -> [JobSummary] {
+        try await db.raw("SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)").all().map { row in
+            JobSummary(status: try Self.decodeStatus(row), payload: try row.decode(column: "payload", as: String.self))
+        }
+    }
+
+    /// Makes a discarded or cancelled job available now with one more attempt.
+    /// - Returns: its queue, or nil if it is not discarded or cancelled.
+    func retry(id: String, now: Int64, on db: any SQLDatabase) async throws -> String? {
+        try await db.raw(
+            """
+            UPDATE jobs SET state = 'available', scheduled_at = \(bind: now), finalized_at = NULL, max_attempts = attempt + 1
+            WHERE id = \(bind: id) AND state IN ('discarded', 'cancelled') RETURNING queue
+            """
+        ).first().map { try $0.decode(column: "queue", as: String.self) }
+    }
+
+    static func decodeStatus(_ row: any SQLRow) throws -> JobStatus {
+        JobStatus(
+            id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+            queue: try row.decode(column: "queue", as: String.self),
+            state: JobState(rawValue: try row.decode(column: "state", as: String.self)) ?? .discarded,
             attempt: try row.decode(column: "attempt", as: Int.self),
             maxAttempts: try row.decode(column: "max_attempts", as: Int.self),
             createdAt: Date(millisecondsSince1970: try row.decode(column: "created_at", as: Int64.self)),

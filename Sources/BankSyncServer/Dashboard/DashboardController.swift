@@ -86,7 +86,7 @@ struct DashboardController: Sendable {
         router.post("/dashboard/jobs/:id/retry") { request, context in
             try await signedIn(request) { tenant in
                 let id = context.parameters.get("id") ?? ""
-                guard try await tenantJobs(tenant).contains(where: { $0.id == id }) else { return notFound() }
+                guard try await tenantJobs(tenant).contains(where: { $0.status.id == id }) else { return notFound() }
                 let done = try await engine.queue.retry(id: id)
                 return redirect("/dashboard/jobs", flash: done ? "Job \(id) will run again." : "Job \(id) is not failed or cancelled.")
             }
@@ -94,7 +94,7 @@ struct DashboardController: Sendable {
         router.post("/dashboard/jobs/:id/cancel") { request, context in
             try await signedIn(request) { tenant in
                 let id = context.parameters.get("id") ?? ""
-                guard try await tenantJobs(tenant).contains(where: { $0.id == id }) else { return notFound() }
+                guard try await tenantJobs(tenant).contains(where: { $0.status.id == id }) else { return notFound() }
                 let done = try await engine.queue.cancel(id: id)
                 return redirect("/dashboard/jobs", flash: done ? "Job \(id) cancelled." : "Job \(id) has already started or finished.")
             }
@@ -252,7 +252,7 @@ struct DashboardController: Sendable {
     }
 
     func jobs(_ tenant: Identifier<Tenant>, flash: String?) async throws -> Response {
-        let jobs = try await tenantJobs(tenant)
+        let jobs = try await tenantJobs(tenant).map(\.status)
         let states = JobState.allCases.map(\.rawValue)
         let counts = Dictionary(grouping: jobs, by: \.name).sorted { $0.key < $1.key }.map { name, list -> [String: Any] in
             ["name": name, "cells": states.map { state in list.filter { $0.state.rawValue == state }.count }]
@@ -347,12 +347,11 @@ struct DashboardController: Sendable {
         request.uri.queryParameters["flash"].map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
     }
 
+    /// `yyyy-MM-dd HH:mm UTC`, without a DateFormatter per call (pages format hundreds).
     static func time(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let minute = Int((seconds % 86_400 + 86_400) % 86_400) / 60
+        return "\(CalendarDate(date)) \(String(format: "%02d:%02d", minute / 60, minute % 60)) UTC"
     }
 
     func page(_ name: String, _ values: [String: Any], here: String? = nil, signedIn: Bool = true, status: HTTPResponse.Status = .ok) -> Response {

@@ -24,13 +24,7 @@ public enum BankSyncApplication {
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
-        if let metrics {
-            router.get("/metrics") { _, _ in
-                var buffer: [UInt8] = []
-                metrics.emit(into: &buffer)
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
-            }
-        }
+        if let metrics { addMetricsRoute(to: router, registry: metrics) }
         if let runtime {
             WebhookController(runtime: runtime).addRoutes(to: router)
             let handler = APIHandler(store: store, engine: runtime.engine, logger: logger)
@@ -49,6 +43,15 @@ public enum BankSyncApplication {
             DashboardController(store: store, engine: runtime.engine, logger: logger).addRoutes(to: router)
         }
         return router
+    }
+
+    /// `GET /metrics`: `registry` in the Prometheus text format (`serve`, and `worker --metrics-port`).
+    public static func addMetricsRoute(to router: Router<BasicRequestContext>, registry: PrometheusCollectorRegistry) {
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
     }
 
     /// The application bound to the configured host and port.

@@ -18,7 +18,7 @@ public struct EventRepository: Sendable {
     public func emit(_ event: Event, on db: any SQLDatabase) async throws -> Bool {
         var tenantID = event.tenantID
         if tenantID == nil, let userID = event.userID {
-            tenantID = try await db.raw("SELECT tenant_id FROM users WHERE id = \(bind: userID.rawValue)").first().map { try $0.identifier("tenant_id") }
+            tenantID = try await UserRepository(database: database).tenantID(of: userID, on: db)
         }
         guard let tenantID else { throw StoreError(.notFound, "event \(event.type) names no tenant and its user does not exist") }
         let rows = try await db.raw(

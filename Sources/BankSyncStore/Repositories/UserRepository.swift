@@ -1,6 +1,6 @@
 public import BankSyncCore
 public import Foundation
-import SQLKit
+public import SQLKit
 
 /// The people whose money a tenant's app shows.
 public struct UserRepository: Sendable {
@@ -37,6 +37,11 @@ public struct UserRepository: Sendable {
         try await database.withSession { db in
             try await db.raw("UPDATE users SET last_active_at = \(bind: time.millisecondsSince1970) WHERE id = \(bind: id.rawValue)").run()
         }
+    }
+
+    /// The tenant of `userID` (nil: no such user), on the caller's transaction.
+    public func tenantID(of userID: Identifier<User>, on db: any SQLDatabase) async throws -> Identifier<Tenant>? {
+        try await db.raw("SELECT tenant_id FROM users WHERE id = \(bind: userID.rawValue)").first().map { try $0.identifier("tenant_id") }
     }
 
     /// A tenant's users in id order (creation order), after `after`.

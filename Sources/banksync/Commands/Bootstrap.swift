@@ -50,6 +50,19 @@ enum Bootstrap {
         return engine
     }
 
+    /// Runs `body` with the configured store, its schema checked (for one-shot commands).
+    static func withStore(_ body: (Store) async throws -> Void) async throws {
+        let configuration = try await Bootstrap.configuration()
+        let logger = Logger(label: "banksync.admin")
+        try await Bootstrap.reportingErrors {
+            let keyring = try configuration.loadKeyring(logger: logger)
+            try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
+                try await Migrator(database: database, logger: logger).ensureCompatible()
+                try await body(Store(database: database, keyring: keyring))
+            }
+        }
+    }
+
     /// Prints `message` to standard error and returns the exit to throw.
     static func fail(_ message: String) -> ExitCode {
         FileHandle.standardError.write(Data("banksync: \(message)\n".utf8))

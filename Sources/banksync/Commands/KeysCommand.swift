@@ -19,23 +19,10 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "A name to recognise the key by.") var name = "api"
 
         func run() async throws {
-            try await Self.withStore { store in
+            try await Bootstrap.withStore { store in
                 guard try await store.tenants.get(Identifier(tenant)) != nil else { throw Bootstrap.fail("no tenant \(tenant) (banksync tenants list)") }
                 let (key, secret) = try await store.tenants.createAPIKey(tenantID: Identifier(tenant), name: name)
                 print("key \(key.id) (\(key.prefix)…) for tenant \(tenant):\n\(secret)\nKeep it: only its hash is stored.")
-            }
-        }
-
-        /// Runs `body` with the configured store, migrated schema checked.
-        static func withStore(_ body: (Store) async throws -> Void) async throws {
-            let configuration = try await Bootstrap.configuration()
-            let logger = Logger(label: "banksync.keys")
-            try await Bootstrap.reportingErrors {
-                let keyring = try configuration.loadKeyring(logger: logger)
-                try await Database.withDatabase(configuration.databaseURL, logger: logger) { database in
-                    try await Migrator(database: database, logger: logger).ensureCompatible()
-                    try await body(Store(database: database, keyring: keyring))
-                }
             }
         }
     }
@@ -47,7 +34,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The tenant's id.") var tenant: String
 
         func run() async throws {
-            try await Create.withStore { store in
+            try await Bootstrap.withStore { store in
                 for key in try await store.tenants.apiKeys(tenantID: Identifier(tenant)) {
                     print("\(key.id)  \(key.prefix)…  \(key.name)  created \(key.createdAt)\(key.revokedAt.map { "  REVOKED \($0)" } ?? "")")
                 }
@@ -62,7 +49,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The key's id (banksync keys list).") var id: String
 
         func run() async throws {
-            try await Create.withStore { store in
+            try await Bootstrap.withStore { store in
                 try await store.tenants.revokeAPIKey(Identifier(id))
                 print("revoked \(id)")
             }

@@ -17,7 +17,7 @@ struct TenantsCommand: AsyncParsableCommand {
         func run() async throws {
             let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !trimmed.isEmpty, trimmed.count <= 200 else { throw Bootstrap.fail("--name must be 1 to 200 characters") }
-            try await KeysCommand.Create.withStore { store in
+            try await Bootstrap.withStore { store in
                 let tenant = try await store.tenants.create(name: trimmed)
                 let (key, secret) = try await store.tenants.createAPIKey(tenantID: tenant.id, name: "default")
                 print("tenant \(tenant.id) (\(tenant.name))\nAPI key \(key.id):\n\(secret)\nKeep it: only its hash is stored (banksync keys create makes more).")
@@ -30,7 +30,7 @@ struct TenantsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tenants.")
 
         func run() async throws {
-            try await KeysCommand.Create.withStore { store in
+            try await Bootstrap.withStore { store in
                 for tenant in try await store.tenants.list() { print("\(tenant.id)  \(tenant.name)  created \(tenant.createdAt)") }
             }
         }

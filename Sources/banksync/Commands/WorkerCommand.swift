@@ -6,7 +6,6 @@ import BankSyncStore
 import Hummingbird
 import Logging
 import Metrics
-import NIOCore
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -64,11 +63,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let router = Router()
-            router.get("/metrics") { _, _ in
-                var buffer: [UInt8] = []
-                registry.emit(into: &buffer)
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
-            }
+            BankSyncApplication.addMetricsRoute(to: router, registry: registry)
             router.get("/health/live") { _, _ in "ok" }
             extra.append(.init(service: Application(
                 router: router, configuration: .init(address: .hostname(configuration.httpHost, port: metricsPort), serverName: "banksync-worker"), logger: logger)))
