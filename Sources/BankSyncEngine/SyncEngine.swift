@@ -106,6 +106,11 @@ public struct SyncEngine: Sendable {
 
     /// The recurring jobs: the scheduler tick (every minute) and the daily expiry check.
     public func schedules() throws -> [RecurringJob] {
+        try Self.schedules(configuration)
+    }
+
+    /// The recurring jobs for `configuration`, without an engine (for `banksync schedules`).
+    public static func schedules(_ configuration: Configuration) throws -> [RecurringJob] {
         [
             try RecurringJob(name: SyncJobs.scheduleSyncs.name, cron: configuration.tickCron, job: SyncJobs.scheduleSyncs, payload: EmptyResult()),
             try RecurringJob(

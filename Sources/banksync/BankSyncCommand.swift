@@ -9,7 +9,7 @@ struct BankSyncCommand: AsyncParsableCommand {
         discussion: "Configuration comes from BANKSYNC_* environment variables; see README.md.",
         version: BankSyncVersion.string,
         subcommands: [
-            DemoCommand.self, MigrateCommand.self, ServeCommand.self, WorkerCommand.self, SandboxCommand.self, TenantsCommand.self, KeysCommand.self, VersionCommand.self,
+            DemoCommand.self, MigrateCommand.self, ServeCommand.self, WorkerCommand.self, SandboxCommand.self, TenantsCommand.self, KeysCommand.self, SchedulesCommand.self, VersionCommand.self,
             BenchCommand.self, CategorizerCommand.self,
         ]
     )

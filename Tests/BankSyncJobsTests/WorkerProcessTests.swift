@@ -120,6 +120,55 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("a cron schedule fires once per tick across three scheduler processes, and once to catch up after downtime", arguments: TestEngine.available)
+    func cronAcrossProcesses(engine: TestEngine) async throws {
+        guard let binary = Self.executable() else { return }
+        try await withTestStore(engine) { store, _ in
+            let minute = { (text: String) in CronExpressionTests.date(text).millisecondsSince1970 }
+            // First sight: the schedule rows are created, nothing runs for the past.
+            #expect(try await Self.schedulerPasses(binary, store.database, at: "2026-05-28T10:00:30Z") == ["nothing due", "nothing due", "nothing due"])
+            #expect(try await Self.ticks(store.database).isEmpty)
+            // The minute tick is due: exactly one process enqueues it.
+            let outputs = try await Self.schedulerPasses(binary, store.database, at: "2026-05-28T10:01:05Z")
+            #expect(outputs.filter { $0.contains("schedule-syncs") }.count == 1, "\(outputs)")
+            #expect(try await Self.ticks(store.database)["schedule-syncs"] == [minute("2026-05-28T10:01:00Z")])
+            // Down for an hour: one catch-up run for the sixty-odd missed minutes, not a storm.
+            _ = try await Self.schedulerPasses(binary, store.database, at: "2026-05-28T11:07:10Z")
+            let after = try await Self.ticks(store.database)
+            #expect(after["schedule-syncs"] == [minute("2026-05-28T10:01:00Z"), minute("2026-05-28T11:07:00Z")])
+            #expect(after.values.allSatisfy { Set($0).count == $0.count })
+            // The status the operator sees.
+            let (lister, pipe) = try Self.start(binary, ["schedules", "list"], database: store.database, captureOutput: true)
+            let listed = String(decoding: try pipe!.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
+            lister.waitUntilExit()
+            #expect(listed.contains("schedule-syncs  cron '* * * * *'  last tick 2026-05-28T11:07:00Z"), "\(listed)")
+        }
+    }
+
+    /// Runs `banksync schedules tick --at time` in three processes at once, as three workers
+    /// would at a minute boundary (`--at` stands in for the wall clock); their outputs.
+    static func schedulerPasses(_ binary: URL, _ database: Database, at time: String) async throws -> [String] {
+        let children = try (0..<3).map { _ in try start(binary, ["schedules", "tick", "--at", time], database: database, captureOutput: true) }
+        var outputs: [String] = []
+        for (child, pipe) in children {
+            let data = try pipe!.fileHandleForReading.readToEnd() ?? Data()
+            child.waitUntilExit()
+            if child.terminationStatus != 0 { Issue.record("schedules tick exited \(child.terminationStatus)") }
+            outputs.append(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return outputs
+    }
+
+    /// The enqueued jobs' scheduled times by job name.
+    static func ticks(_ database: Database) async throws -> [String: [Int64]] {
+        let rows = try await database.withSession { db in
+            try await db.raw("SELECT name, scheduled_at FROM jobs ORDER BY scheduled_at").all()
+        }
+        var result: [String: [Int64]] = [:]
+        for row in rows { result[try row.decode(column: "name", as: String.self), default: []].append(try row.decode(column: "scheduled_at", as: Int64.self)) }
+        return result
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -136,17 +185,24 @@ struct WorkerProcessTests {
 
     /// Starts `banksync worker` against `database` in a child process.
     static func startWorker(_ binary: URL, database: Database, arguments: [String]) throws -> Process {
+        try start(binary, ["worker"] + arguments, database: database, captureOutput: false).0
+    }
+
+    /// Starts `banksync arguments…` against `database` in a child process, its standard output
+    /// in the returned pipe when `captureOutput`.
+    static func start(_ binary: URL, _ arguments: [String], database: Database, captureOutput: Bool) throws -> (Process, Pipe?) {
         let child = Process()
         child.executableURL = binary
-        child.arguments = ["worker"] + arguments
+        child.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["BANKSYNC_DATABASE_URL"] = url(of: database)
         environment["BANKSYNC_ENCRYPTION_KEYS"] = "test:\(Keyring.generateKeyBase64())"
         environment["BANKSYNC_LOG_LEVEL"] = "error"
         child.environment = environment
-        child.standardOutput = FileHandle.nullDevice
+        let pipe = captureOutput ? Pipe() : nil
+        child.standardOutput = pipe ?? FileHandle.nullDevice
         try child.run()
-        return child
+        return (child, pipe)
     }
 
     static func url(of database: Database) -> String {

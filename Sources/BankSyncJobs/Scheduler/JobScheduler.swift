@@ -98,4 +98,28 @@ public struct JobScheduler: Service {
         }
         return fired
     }
+
+    /// Where one schedule stands: its last enqueued tick (nil before any process saw it) and
+    /// its next fire time after `now`.
+    public struct ScheduleStatus: Sendable, Equatable {
+        public let name: String
+        public let cron: String
+        public let lastTick: Date?
+        public let nextFire: Date?
+    }
+
+    /// Every schedule's last tick (from `job_schedules`) and next fire time, in the order given.
+    public func status() async throws -> [ScheduleStatus] {
+        let rows = try await queue.database.withSession { db in
+            try await db.raw("SELECT name, last_tick FROM job_schedules").all()
+        }
+        var lastTicks: [String: Int64] = [:]
+        for row in rows { lastTicks[try row.decode(column: "name", as: String.self)] = try row.decode(column: "last_tick", as: Int64.self) }
+        let now = queue.now()
+        return schedules.map { schedule in
+            ScheduleStatus(
+                name: schedule.name, cron: schedule.cron.text, lastTick: lastTicks[schedule.name].map(Date.init(millisecondsSince1970:)),
+                nextFire: schedule.cron.next(after: now))
+        }
+    }
 }
