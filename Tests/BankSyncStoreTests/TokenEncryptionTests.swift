@@ -113,4 +113,11 @@ struct TokenEncryptionTests {
         let key = Keyring.generateKeyBase64()
         #expect(throws: StoreError.self) { try Keyring(parsing: "k1:\(key),k1:\(Keyring.generateKeyBase64())", activeKeyID: nil) }
     }
+
+    @Test("a secret's stored hash is the lower-case hex SHA-256 of its UTF-8 (FIPS 180-2 vectors)")
+    func secretHashVectors() {
+        #expect(secretHash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(secretHash("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(secretHash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
 }

@@ -11,43 +11,64 @@ public import struct Foundation.Date
 /// from ``SecureRandom``, which reads the kernel's CSPRNG in 4 KiB blocks instead of making a
 /// system call per word.
 public enum TimeOrderedID {
-    private static let digits = Array("0123456789abcdef".utf8)
-
     /// A new id for `now`. Ids minted in the same millisecond are not ordered among themselves.
     public static func make(now: Date = Date()) -> String {
-        let random = randomWords(2)
+        var random: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &random) { SecureRandom.fill($0) }
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        let high = (millis << 16) | 0x7000 | (random[0] & 0x0fff)  // 48-bit time, version 7, 12 random bits
-        let low = (random[1] & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000  // variant 10, 62 random bits
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        func append(_ value: UInt64, nibbles: Int) {
-            for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
-                text.append(digits[Int((value >> UInt64(shift)) & 0xf)])
+        let high = (millis << 16) | 0x7000 | (random.0 & 0x0fff)  // 48-bit time, version 7, 12 random bits
+        let low = (random.1 & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000  // variant 10, 62 random bits
+        // Written straight into the string's storage (no intermediate arrays): ids are minted
+        // once per enqueued job and per stored row.
+        return String(unsafeUninitializedCapacity: 36) { text in
+            var position = 0
+            func append(_ value: UInt64, nibbles: Int) {
+                for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
+                    text[position] = hexDigit(UInt8((value >> UInt64(shift)) & 0xf))
+                    position += 1
+                }
             }
+            func dash() {
+                text[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            append(high >> 32, nibbles: 8)
+            dash()
+            append((high >> 16) & 0xffff, nibbles: 4)
+            dash()
+            append(high & 0xffff, nibbles: 4)
+            dash()
+            append(low >> 48, nibbles: 4)
+            dash()
+            append(low & 0xffff_ffff_ffff, nibbles: 12)
+            return position
         }
-        append(high >> 32, nibbles: 8)
-        text.append(UInt8(ascii: "-"))
-        append((high >> 16) & 0xffff, nibbles: 4)
-        text.append(UInt8(ascii: "-"))
-        append(high & 0xffff, nibbles: 4)
-        text.append(UInt8(ascii: "-"))
-        append(low >> 48, nibbles: 4)
-        text.append(UInt8(ascii: "-"))
-        append(low & 0xffff_ffff_ffff, nibbles: 12)
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// `prefix` followed by 64 lower-case hex digits (256 bits) from the secure random source:
     /// bearer secrets such as job access tokens and API keys.
     public static func secret(prefix: String) -> String {
-        var text = Array(prefix.utf8)
-        text.reserveCapacity(text.count + 64)
-        for word in randomWords(4) {
-            for shift in stride(from: 60, through: 0, by: -4) { text.append(digits[Int((word >> UInt64(shift)) & 0xf)]) }
+        var random: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &random) { SecureRandom.fill($0) }
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 64) { text in
+                var position = 0
+                for byte in head {
+                    text[position] = byte
+                    position += 1
+                }
+                withUnsafeBytes(of: &random) { bytes in
+                    for byte in bytes {
+                        text[position] = hexDigit(byte >> 4)
+                        text[position + 1] = hexDigit(byte & 0x0f)
+                        position += 2
+                    }
+                }
+                return position
+            }
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
-    private static func randomWords(_ count: Int) -> [UInt64] { SecureRandom.words(count) }
+    @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }

@@ -64,7 +64,7 @@ public final class JobQueue: Sendable {
     ) async throws -> [EnqueuedJob] {
         guard !requests.isEmpty else { return [] }
         let now = self.now()
-        let encoder = JSONEncoder()
+        let encoder = CompactJSONEncoder()
         var tokens: [String] = []
         var jobs: [JobStore.NewJob] = []
         tokens.reserveCapacity(requests.count)
@@ -86,7 +86,7 @@ public final class JobQueue: Sendable {
                 JobStore.NewJob(
                     id: TimeOrderedID.make(now: now), name: request.definition.name, queue: options.queue,
                     priority: options.priority,
-                    payload: String(decoding: try encoder.encode(request.payload), as: UTF8.self),
+                    payload: try encoder.encodeToString(request.payload),
                     maxAttempts: options.maxAttempts,
                     scheduledAt: (request.runAt ?? now).millisecondsSince1970,
                     timeoutMilliseconds: options.timeout.milliseconds,

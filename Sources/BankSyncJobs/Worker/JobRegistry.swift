@@ -1,4 +1,5 @@
 import Foundation
+import BankSyncCore
 public import Logging
 
 /// What a handler gets besides its payload.
@@ -47,7 +48,6 @@ public struct JobRegistry: Sendable {
         handler: @escaping @Sendable (Payload, JobContext) async throws -> Output
     ) {
         let decoder = JSONDecoder()
-        let encoder = JSONEncoder()
         entries[definition.name] = Entry(options: definition.options, payloadType: "\(Payload.self)") { text, context in
             let payload: Payload
             do {
@@ -57,7 +57,7 @@ public struct JobRegistry: Sendable {
             }
             let output = try await handler(payload, context)
             if Output.self == EmptyResult.self { return nil }
-            return String(decoding: try encoder.encode(output), as: UTF8.self)
+            return try CompactJSONEncoder().encodeToString(output)
         }
     }
 

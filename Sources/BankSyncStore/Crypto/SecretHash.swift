@@ -4,12 +4,19 @@ import Foundation
 /// Lower-case hex SHA-256 of a high-entropy secret (API keys, job access tokens), as stored
 /// in place of the secret. A fast hash suffices: the secrets are 256-bit random.
 public func secretHash(_ secret: String) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var hex = [UInt8]()
-    hex.reserveCapacity(64)
-    for byte in SHA256.hash(data: Data(secret.utf8)) {
-        hex.append(digits[Int(byte >> 4)])
-        hex.append(digits[Int(byte & 0x0f)])
+    var secret = secret
+    let digest = secret.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+    // Written straight into the string's storage: this runs once per enqueued job.
+    return String(unsafeUninitializedCapacity: 64) { output in
+        digest.withUnsafeBytes { bytes in
+            for (index, byte) in bytes.enumerated() {
+                output[2 * index] = hexDigit(byte >> 4)
+                output[2 * index + 1] = hexDigit(byte & 0x0f)
+            }
+        }
+        return 64
     }
-    return String(decoding: hex, as: UTF8.self)
 }
+
+/// The lower-case hex digit for `nibble` (0…15).
+@inline(__always) func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }

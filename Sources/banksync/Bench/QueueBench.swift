@@ -23,6 +23,11 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Workers draining side by side (each with --concurrency slots), as the peers' drains run several.")
     var workers = 1
     @Flag(help: "Measure the drain only.") var drainOnly = false
+    @Option(help: "Measure only these phases (repeatable): enqueue, single, drain, latency. Default: all.") var phase: [Phase] = []
+
+    enum Phase: String, ExpressibleByArgument, CaseIterable, Sendable { case enqueue, single, drain, latency }
+
+    var phases: Set<Phase> { drainOnly ? [.drain] : phase.isEmpty ? Set(Phase.allCases) : Set(phase) }
     @Option(help: "Jobs in the latency run.") var latencyJobs = 200
     @Option(help: "Milliseconds between latency-run enqueues.") var intervalMs = 50
     @Option(help: "PostgreSQL URL (default: BANKSYNC_TEST_POSTGRES_URL).") var postgresURL: String?
@@ -66,42 +71,42 @@ struct QueueBench: AsyncParsableCommand {
             var p95: [Double] = []
             for _ in 0..<runs {
                 let requests = (0..<jobs).map { JobQueue.Request(Self.noop, Noop(n: $0, at: 0)) }
-                if drainOnly {
+                if phases.contains(.enqueue) {
+                    try await empty(database)
+                    batched.append(Double(jobs) / (try await UpsertBench.time { try await queue.enqueueMany(requests) }))
+                }
+                if phases.contains(.single) {
+                    try await empty(database)
+                    single.append(
+                        Double(singleJobs)
+                            / (try await UpsertBench.time {
+                                for i in 0..<singleJobs { try await queue.enqueue(Self.noop, Noop(n: i, at: 0)) }
+                            }))
+                }
+                if phases.contains(.drain) {
                     try await empty(database)
                     try await queue.enqueueMany(requests)
                     drain.append(Double(jobs) / (try await drainTime(queue: queue, logger: logger)))
-                    continue
                 }
-                try await empty(database)
-                batched.append(Double(jobs) / (try await UpsertBench.time { try await queue.enqueueMany(requests) }))
-
-                try await empty(database)
-                single.append(
-                    Double(singleJobs)
-                        / (try await UpsertBench.time {
-                            for i in 0..<singleJobs { try await queue.enqueue(Self.noop, Noop(n: i, at: 0)) }
-                        }))
-
-                try await empty(database)
-                try await queue.enqueueMany(requests)
-                drain.append(Double(jobs) / (try await drainTime(queue: queue, logger: logger)))
-
-                try await empty(database)
-                let (fifty, ninetyFive) = try await latency(queue: queue, logger: logger)
-                p50.append(fifty)
-                p95.append(ninetyFive)
+                if phases.contains(.latency) {
+                    try await empty(database)
+                    let (fifty, ninetyFive) = try await latency(queue: queue, logger: logger)
+                    p50.append(fifty)
+                    p95.append(ninetyFive)
+                }
             }
             try await empty(database)
-            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-            let drainLine = "| \(engine) | drain (\(workers) × concurrency \(concurrency)) | \(jobs) | \(Int(median(drain))) | jobs/s |"
-            if drainOnly { return [drainLine] }
-            return [
-                "| \(engine) | enqueue batched | \(jobs) | \(Int(median(batched))) | jobs/s |",
-                "| \(engine) | enqueue one by one | \(singleJobs) | \(Int(median(single))) | jobs/s |",
-                drainLine,
-                "| \(engine) | enqueue→start p50 | \(latencyJobs) | \(String(format: "%.2f", median(p50))) | ms |",
-                "| \(engine) | enqueue→start p95 | \(latencyJobs) | \(String(format: "%.2f", median(p95))) | ms |",
-            ]
+            func median(_ values: [Double]) -> String { values.isEmpty ? "" : String(format: "%.2f", values.sorted()[values.count / 2]) }
+            func rate(_ values: [Double]) -> String { values.isEmpty ? "" : "\(Int(values.sorted()[values.count / 2]))" }
+            var lines: [String] = []
+            if !batched.isEmpty { lines.append("| \(engine) | enqueue batched | \(jobs) | \(rate(batched)) | jobs/s |") }
+            if !single.isEmpty { lines.append("| \(engine) | enqueue one by one | \(singleJobs) | \(rate(single)) | jobs/s |") }
+            if !drain.isEmpty { lines.append("| \(engine) | drain (\(workers) × concurrency \(concurrency)) | \(jobs) | \(rate(drain)) | jobs/s |") }
+            if !p50.isEmpty {
+                lines.append("| \(engine) | enqueue→start p50 | \(latencyJobs) | \(median(p50)) | ms |")
+                lines.append("| \(engine) | enqueue→start p95 | \(latencyJobs) | \(median(p95)) | ms |")
+            }
+            return lines
         }
     }
 
