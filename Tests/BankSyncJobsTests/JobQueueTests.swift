@@ -31,6 +31,69 @@ struct JobQueueTests {
         }
     }
 
+    /// A payload that refuses to encode at one position: a failure halfway through a batch.
+    struct Fussy: Codable, Sendable {
+        var n: Int
+        var refuse: Bool
+        func encode(to encoder: any Encoder) throws {
+            if refuse { throw EncodingError.invalidValue(n, .init(codingPath: [], debugDescription: "refused")) }
+            var container = encoder.singleValueContainer()
+            try container.encode(n)
+        }
+        init(n: Int, refuse: Bool = false) {
+            self.n = n
+            self.refuse = refuse
+        }
+        init(from decoder: any Decoder) throws {
+            n = try decoder.singleValueContainer().decode(Int.self)
+            refuse = false
+        }
+    }
+
+    @Test("a batch of several insert statements keeps unique keys across them and is all or nothing", arguments: TestEngine.available)
+    func largeBatch(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let queue = JobQueue(database: store.database, logger: testLogger())
+            // Every third job has a key, k-0…k-1499: each key four times, in different statements.
+            let keyed = JobDefinition<Fussy, EmptyResult>(name: "batch", uniqueKey: { $0.n % 3 == 0 ? "k-\($0.n % 1500)" : nil })
+            let earlier = try await queue.enqueue(keyed, Fussy(n: 6))
+            let jobs = try await queue.enqueueMany((0..<5_000).map { .init(keyed, Fussy(n: $0)) })
+            #expect(jobs.count == 5_000)
+            for n in [6, 1_506, 3_006, 4_506] {
+                let job = jobs[n]
+                #expect(job.id == earlier.id)
+                #expect(job.isDuplicate)
+                #expect(job.accessToken == nil)
+            }
+            for n in [1_500, 3_000, 4_500] {
+                let job = jobs[n]
+                #expect(job.id == jobs[0].id)
+                #expect(job.isDuplicate)
+            }
+            #expect(!jobs[0].isDuplicate)
+            let lastJob = jobs[4_999]
+            #expect(!lastJob.isDuplicate)
+            let token = try #require(lastJob.accessToken)
+            let last = try await queue.status(id: lastJob.id, token: token)
+            #expect(last?.state == .available)
+            let count = { () async throws -> Int in
+                try await store.database.withSession { db in
+                    try await db.raw("SELECT count(*) AS n FROM jobs").first()!.decode(column: "n", as: Int.self)
+                }
+            }
+            // 1 earlier + 500 distinct keys (one of them the earlier job's) + 3,333 without a key.
+            let stored = 3_833
+            #expect(try await count() == stored)
+            #expect(Set(jobs.map(\.id)).count == stored)
+
+            // The payload at 4,101 (no unique key: it is built) fails to encode after earlier statements ran: nothing is stored.
+            await #expect(throws: EncodingError.self) {
+                try await queue.enqueueMany((0..<5_000).map { .init(keyed, Fussy(n: 10_000 + $0, refuse: $0 == 4_101)) })
+            }
+            #expect(try await count() == stored)
+        }
+    }
+
     @Test("a job that keeps failing is discarded after its last attempt, with every error kept", arguments: TestEngine.available)
     func exhausted(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

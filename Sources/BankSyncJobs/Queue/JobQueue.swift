@@ -57,63 +57,71 @@ public final class JobQueue: Sendable {
         try await enqueueMany([Request(definition, payload, runAt: at)], in: db)[0]
     }
 
-    /// Enqueues many jobs of one definition with one statement per 1,000.
+    /// Enqueues many jobs of one definition: on PostgreSQL one statement per 2,000 (a larger
+    /// batch runs in one transaction, each chunk's payloads encoded while the server inserts
+    /// the previous chunk), on SQLite one transaction of 1,000-row statements.
     @discardableResult
     public func enqueueMany<Payload, Output>(
         _ requests: [Request<Payload, Output>], in db: (any SQLDatabase)? = nil
     ) async throws -> [EnqueuedJob] {
         guard !requests.isEmpty else { return [] }
         let now = self.now()
-        let encoder = CompactJSONEncoder()
+        // Ids, tokens and unique keys first (cheap): the unique-key bookkeeping needs them for
+        // the whole batch. Payload JSON and token hashes are made per chunk, by `build`.
+        var ids: [String] = []
         var tokens: [String] = []
-        var jobs: [JobStore.NewJob] = []
+        var uniqueKeys: [String?] = []
+        ids.reserveCapacity(requests.count)
         tokens.reserveCapacity(requests.count)
-        jobs.reserveCapacity(requests.count)
+        uniqueKeys.reserveCapacity(requests.count)
+        for request in requests {
+            ids.append(TimeOrderedID.make(now: now))
+            tokens.append(Self.makeToken())
+            uniqueKeys.append(request.definition.uniqueKey?(request.payload).map { "\(request.definition.name):\($0)" })
+        }
+        let encoder = CompactJSONEncoder()
         // The stored form of each definition's unique-across states, made once per call.
         var finishedStates: [String: String] = [:]
-        for request in requests {
-            let options = request.definition.options
-            let uniqueFinishedStates =
-                finishedStates[request.definition.name]
-                ?? {
-                    let text = "," + options.uniqueAcrossFinished.map(\.rawValue).sorted().joined(separator: ",") + ","
-                    finishedStates[request.definition.name] = text
-                    return text
-                }()
-            let token = Self.makeToken()
-            tokens.append(token)
-            jobs.append(
-                JobStore.NewJob(
-                    id: TimeOrderedID.make(now: now), name: request.definition.name, queue: options.queue,
-                    priority: options.priority,
-                    payload: try encoder.encodeToString(request.payload),
-                    maxAttempts: options.maxAttempts,
-                    scheduledAt: (request.runAt ?? now).millisecondsSince1970,
-                    timeoutMilliseconds: options.timeout.milliseconds,
-                    uniqueKey: request.definition.uniqueKey?(request.payload).map { "\(request.definition.name):\($0)" },
-                    uniqueFinishedStates: uniqueFinishedStates,
-                    lockKey: request.definition.lockKey?(request.payload),
-                    tokenHash: JobStore.hashToken(token)))
+        let build = { (indices: ArraySlice<Int>) throws -> [JobStore.NewJob] in
+            var jobs: [JobStore.NewJob] = []
+            jobs.reserveCapacity(indices.count)
+            for index in indices {
+                let request = requests[index]
+                let options = request.definition.options
+                let uniqueFinishedStates =
+                    finishedStates[request.definition.name]
+                    ?? {
+                        let text = "," + options.uniqueAcrossFinished.map(\.rawValue).sorted().joined(separator: ",") + ","
+                        finishedStates[request.definition.name] = text
+                        return text
+                    }()
+                jobs.append(
+                    JobStore.NewJob(
+                        id: ids[index], name: request.definition.name, queue: options.queue, priority: options.priority,
+                        payload: try encoder.encodeToString(request.payload), maxAttempts: options.maxAttempts,
+                        scheduledAt: (request.runAt ?? now).millisecondsSince1970, timeoutMilliseconds: options.timeout.milliseconds,
+                        uniqueKey: uniqueKeys[index], uniqueFinishedStates: uniqueFinishedStates,
+                        lockKey: request.definition.lockKey?(request.payload), tokenHash: JobStore.hashToken(tokens[index])))
+            }
+            return jobs
         }
-        let queues = Set(jobs.map(\.queue))
-        // PostgreSQL: one statement (it also NOTIFYs each queue once; delivered at commit), so
-        // without a caller's transaction it needs none. SQLite: batches in one transaction.
-        let ids: [String]
+        // PostgreSQL NOTIFYs each queue from the insert itself (delivered at commit).
+        let stored: [String]
         if let db {
-            ids = try await store.insert(jobs, now: now.millisecondsSince1970, on: db)
+            stored = try await store.insert(ids: ids, uniqueKeys: uniqueKeys, now: now.millisecondsSince1970, on: db, build: build)
         } else {
-            ids = try await store.insert(jobs, now: now.millisecondsSince1970, in: database)
+            stored = try await store.insert(ids: ids, uniqueKeys: uniqueKeys, now: now.millisecondsSince1970, in: database, build: build)
         }
         if database.engine == .sqlite {
-            for queue in queues { notifier.notify(queue: queue) }
+            for queue in Set(requests.map(\.definition.options.queue)) { notifier.notify(queue: queue) }
         }
         var results: [EnqueuedJob] = []
-        results.reserveCapacity(ids.count)
+        results.reserveCapacity(stored.count)
         var enqueued: [String: Int] = [:]
-        for (index, id) in ids.enumerated() {
-            let duplicate = id != jobs[index].id
+        for (index, id) in stored.enumerated() {
+            let duplicate = id != ids[index]
             results.append(EnqueuedJob(id: id, accessToken: duplicate ? nil : tokens[index], isDuplicate: duplicate))
-            if !duplicate { enqueued[jobs[index].name, default: 0] += 1 }
+            if !duplicate { enqueued[requests[index].definition.name, default: 0] += 1 }
         }
         for (name, count) in enqueued {
             Counter(label: "banksync_jobs_enqueued_total", dimensions: [("job", name)]).increment(by: count)

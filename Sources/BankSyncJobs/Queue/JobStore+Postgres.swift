@@ -12,21 +12,60 @@ extension JobStore {
     /// - Returns: (id, unique key) of the stored rows that have a unique key.
     func insertPostgres(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [(String, String)] {
         guard !jobs.isEmpty else { return [] }
+        if jobs.allSatisfy({ $0.uniqueKey == nil }) {
+            _ = try await db.rows(PositionalSQL(sql: PlainInsertStatement.sql, binds: PlainInsertStatement(jobs: jobs, now: now).values))
+            return []
+        }
         let statement = InsertStatement(jobs: jobs, now: now)
         return try await db.rows(PositionalSQL(sql: InsertStatement.sql, binds: statement.values)).map {
             (try $0.decode(column: "id", as: String.self), try $0.decode(column: "unique_key", as: String.self))
         }
     }
 
-    /// Inserts jobs with the same statement, prepared, on a pooled connection.
-    func insertPostgres(_ jobs: [NewJob], now: Int64, in database: Database) async throws -> [(String, String)] {
-        guard !jobs.isEmpty else { return [] }
-        let statement = InsertStatement(jobs: jobs, now: now)
+    /// Inserts the jobs at `indices` with prepared statements on one pooled connection, a chunk
+    /// of ``postgresChunk`` at a time. With more than one chunk they run in one transaction and
+    /// each chunk is built (payload JSON, token hashes) while the server inserts the previous
+    /// one, so the client's work and the server's overlap instead of adding up.
+    func insertPostgres(_ indices: [Int], build: JobBuilder, now: Int64, in database: Database) async throws -> [(String, String)] {
+        guard !indices.isEmpty else { return [] }
+        if indices.count <= Self.postgresChunk {
+            let jobs = try build(indices[...])
+            return try await database.withPostgresConnection { try await Self.execute(jobs, now: now, on: $0) } ?? []
+        }
         return try await database.withPostgresConnection { connection in
-            var rows: [(String, String)] = []
-            for try await row in try await connection.execute(statement, logger: connection.logger) { rows.append(row) }
-            return rows
+            try await connection.query("BEGIN", logger: connection.logger)
+            do {
+                var stored: [(String, String)] = []
+                var start = indices.startIndex
+                var next = try build(indices[start..<min(start + Self.postgresChunk, indices.endIndex)])
+                while true {
+                    let jobs = next
+                    start += Self.postgresChunk
+                    async let running = Self.execute(jobs, now: now, on: connection)
+                    let more = start < indices.endIndex
+                    if more { next = try build(indices[start..<min(start + Self.postgresChunk, indices.endIndex)]) }
+                    stored += try await running
+                    if !more { break }
+                }
+                try await connection.query("COMMIT", logger: connection.logger)
+                return stored
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: connection.logger)
+                throw error
+            }
         } ?? []
+    }
+
+    /// One chunk through the prepared insert: without ON CONFLICT and RETURNING when no job of
+    /// the chunk has a unique key (a speculative insert per row costs the server ~15 %).
+    static func execute(_ jobs: [NewJob], now: Int64, on connection: PostgresConnection) async throws -> [(String, String)] {
+        if jobs.allSatisfy({ $0.uniqueKey == nil }) {
+            for try await _ in try await connection.execute(PlainInsertStatement(jobs: jobs, now: now), logger: connection.logger) {}
+            return []
+        }
+        var rows: [(String, String)] = []
+        for try await row in try await connection.execute(InsertStatement(jobs: jobs, now: now), logger: connection.logger) { rows.append(row) }
+        return rows
     }
 
     /// Claims with one prepared statement: lock candidate rows (SKIP LOCKED), take their lock
@@ -59,7 +98,7 @@ extension JobStore {
 /// in the nullable arrays (no job has an empty unique or lock key). Only rows with a unique key
 /// come back: the caller needs them to map duplicates to the existing job.
 struct InsertStatement: PostgresPreparedStatement {
-    static let name = "banksync_jobs_insert_v1"
+    static let name = "banksync_jobs_insert_v2"
     static let sql = """
         WITH inserted AS (
             INSERT INTO jobs (id, name, queue, state, priority, payload, attempt, max_attempts, scheduled_at, created_at,
@@ -70,7 +109,7 @@ struct InsertStatement: PostgresPreparedStatement {
                 $10::text[], $11::text[], $12::text[], $13::text[])
                 AS t(id, name, queue, priority, payload, max_attempts, scheduled_at, timeout_ms, unique_key,
                      finished_states, lock_key, hash)
-            ON CONFLICT (unique_key) DO UPDATE SET unique_key = excluded.unique_key
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO UPDATE SET unique_key = excluded.unique_key
             RETURNING id, unique_key, queue
         ), notified AS (
             SELECT pg_notify($14, q.queue) FROM (SELECT DISTINCT queue FROM inserted) AS q
@@ -112,6 +151,61 @@ struct InsertStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> (String, String) { try row.decode((String, String).self) }
+}
+
+/// The insert for jobs without unique keys: nothing can conflict (a NULL unique key never
+/// does) and nothing needs to come back, so a plain INSERT; the queues to wake are bound by
+/// the client instead of read back from the inserted rows.
+struct PlainInsertStatement: PostgresPreparedStatement {
+    static let name = "banksync_jobs_insert_plain_v1"
+    static let sql = """
+        WITH inserted AS (
+            INSERT INTO jobs (id, name, queue, state, priority, payload, attempt, max_attempts, scheduled_at, created_at,
+                timeout_ms, unique_key, unique_finished_states, lock_key, errors, access_token_hash)
+            SELECT t.id, t.name, t.queue, 'available', t.priority, t.payload, 0, t.max_attempts, t.scheduled_at,
+                $1, t.timeout_ms, NULL, t.finished_states, NULLIF(t.lock_key, ''), '[]', t.hash
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int8[], $8::int8[], $9::int8[],
+                $10::text[], $11::text[], $12::text[])
+                AS t(id, name, queue, priority, payload, max_attempts, scheduled_at, timeout_ms, finished_states, lock_key, hash)
+        )
+        SELECT pg_notify($13, q) FROM unnest($14::text[]) AS q
+        """
+    typealias Row = ()
+
+    let jobs: [JobStore.NewJob]
+    let now: Int64
+
+    var queues: [String] { Array(Set(jobs.map(\.queue))).sorted() }
+
+    /// The bound values in `$1…$14` order, for the SQLKit form of the same statement.
+    var values: [any Encodable & Sendable] {
+        [
+            now, jobs.map(\.id), jobs.map(\.name), jobs.map(\.queue), jobs.map { Int64($0.priority) }, jobs.map(\.payload),
+            jobs.map { Int64($0.maxAttempts) }, jobs.map(\.scheduledAt), jobs.map(\.timeoutMilliseconds),
+            jobs.map(\.uniqueFinishedStates), jobs.map { $0.lockKey ?? "" }, jobs.map(\.tokenHash), JobQueue.channel, queues,
+        ]
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 14)
+        bindings.append(now)
+        bindings.append(TextArray(jobs.map(\.id)))
+        bindings.append(TextArray(jobs.map(\.name)))
+        bindings.append(TextArray(jobs.map(\.queue)))
+        bindings.append(Int8Array(jobs.map { Int64($0.priority) }))
+        bindings.append(TextArray(jobs.map(\.payload)))
+        bindings.append(Int8Array(jobs.map { Int64($0.maxAttempts) }))
+        bindings.append(Int8Array(jobs.map(\.scheduledAt)))
+        bindings.append(Int8Array(jobs.map(\.timeoutMilliseconds)))
+        bindings.append(TextArray(jobs.map(\.uniqueFinishedStates)))
+        bindings.append(TextArray(jobs.map { $0.lockKey ?? "" }))
+        bindings.append(TextArray(jobs.map(\.tokenHash)))
+        bindings.append(JobQueue.channel)
+        bindings.append(TextArray(queues))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
 }
 
 /// A statement written with PostgreSQL's `$n` placeholders, run through SQLKit: each `$n`

@@ -28,37 +28,56 @@ struct JobStore: Sendable {
         "timeout_ms", "unique_key", "unique_finished_states", "lock_key", "errors", "access_token_hash",
     ]
 
-    /// Inserts jobs inside the caller's transaction: PostgreSQL one statement, SQLite one per
-    /// 1,000. A job whose unique key is live on another job is not inserted; the other job's
-    /// id is returned in its place.
+    /// Builds the rows of the jobs at some positions of a batch (payload JSON, token hash):
+    /// called once per chunk, so PostgreSQL can insert one chunk while the next is built.
+    typealias JobBuilder = (ArraySlice<Int>) throws -> [NewJob]
+
+    /// Inserts jobs inside the caller's transaction: PostgreSQL one statement per
+    /// ``postgresChunk``, SQLite one per 1,000. A job whose unique key is live on another job is
+    /// not inserted; the other job's id is returned in its place.
+    /// - Parameters:
+    ///   - ids: the new jobs' ids, one per job of the batch.
+    ///   - uniqueKeys: their unique keys (stored form), nil where none.
     /// - Returns: the stored id for each input, in order.
-    func insert(_ jobs: [NewJob], now: Int64, on db: any SQLDatabase) async throws -> [String] {
-        try await insert(jobs) { toInsert in
-            engine == .postgres
-                ? try await insertPostgres(toInsert, now: now, on: db) : try await insertGeneric(toInsert, now: now, on: db)
+    func insert(ids: [String], uniqueKeys: [String?], now: Int64, on db: any SQLDatabase, build: JobBuilder) async throws -> [String] {
+        try await insert(ids: ids, uniqueKeys: uniqueKeys) { indices in
+            if engine == .postgres {
+                var stored: [(String, String)] = []
+                for start in stride(from: indices.startIndex, to: indices.endIndex, by: Self.postgresChunk) {
+                    let chunk = try build(indices[start..<min(start + Self.postgresChunk, indices.endIndex)])
+                    stored += try await insertPostgres(chunk, now: now, on: db)
+                }
+                return stored
+            }
+            return try await insertGeneric(try build(indices[...]), now: now, on: db)
         }
     }
 
-    /// Inserts jobs on their own: PostgreSQL one prepared statement on a pooled connection,
-    /// SQLite one transaction.
-    func insert(_ jobs: [NewJob], now: Int64, in database: Database) async throws -> [String] {
+    /// Inserts jobs on their own: PostgreSQL prepared statements on one pooled connection (one
+    /// transaction when there is more than one chunk), SQLite one transaction.
+    func insert(ids: [String], uniqueKeys: [String?], now: Int64, in database: Database, build: JobBuilder) async throws -> [String] {
         if engine == .postgres {
-            return try await insert(jobs) { try await insertPostgres($0, now: now, in: database) }
+            return try await insert(ids: ids, uniqueKeys: uniqueKeys) { try await insertPostgres($0, build: build, now: now, in: database) }
         }
-        return try await database.transaction { db in try await insert(jobs, now: now, on: db) }
+        return try await database.transaction { db in try await insert(ids: ids, uniqueKeys: uniqueKeys, now: now, on: db, build: build) }
     }
 
-    /// The unique-key bookkeeping around an insert. `write` stores the jobs given and returns
-    /// (id, unique key) of the stored rows that have a unique key.
-    private func insert(_ jobs: [NewJob], write: ([NewJob]) async throws -> [(String, String)]) async throws -> [String] {
-        var ids: [String] = jobs.map(\.id)
+    /// Rows per PostgreSQL insert statement. Big enough that a round trip is a small part of it,
+    /// small enough that building the next chunk overlaps the server's work on this one.
+    static let postgresChunk = 2_000
+
+    /// The unique-key bookkeeping around an insert. `write` stores the jobs at the positions
+    /// given and returns (id, unique key) of the stored rows that have a unique key.
+    private func insert(ids: [String], uniqueKeys: [String?], write: ([Int]) async throws -> [(String, String)]) async throws -> [String] {
+        var ids = ids
         // Within one batch a repeated unique key maps to its first occurrence.
         var firstByKey: [String: Int] = [:]
         var toInsert: [Int] = []
-        for (index, job) in jobs.enumerated() {
-            if let key = job.uniqueKey {
+        toInsert.reserveCapacity(ids.count)
+        for index in ids.indices {
+            if let key = uniqueKeys[index] {
                 if let first = firstByKey[key] {
-                    ids[index] = jobs[first].id
+                    ids[index] = ids[first]
                     continue
                 }
                 firstByKey[key] = index
@@ -66,13 +85,15 @@ struct JobStore: Sendable {
             toInsert.append(index)
         }
         var existingByKey: [String: String] = [:]
-        for (id, key) in try await write(toInsert.map { jobs[$0] }) { existingByKey[key] = id }
-        for index in toInsert {
-            if let key = jobs[index].uniqueKey, let stored = existingByKey[key] { ids[index] = stored }
+        for (id, key) in try await write(toInsert) { existingByKey[key] = id }
+        if !existingByKey.isEmpty {
+            for index in toInsert {
+                if let key = uniqueKeys[index], let stored = existingByKey[key] { ids[index] = stored }
+            }
         }
         // Later duplicates of a key inside the batch follow what their first occurrence became.
-        for (index, job) in jobs.enumerated() {
-            if let key = job.uniqueKey, let first = firstByKey[key], first != index { ids[index] = ids[first] }
+        for index in ids.indices {
+            if let key = uniqueKeys[index], let first = firstByKey[key], first != index { ids[index] = ids[first] }
         }
         return ids
     }
@@ -401,7 +422,7 @@ struct JobInsert: SQLExpression {
     func serialize(to serializer: inout SQLSerializer) {
         serializer.write("INSERT INTO jobs (\(columns.joined(separator: ", "))) VALUES ")
         serializer.writeBoundRows(rows)
-        serializer.write(" ON CONFLICT (unique_key) DO UPDATE SET unique_key = excluded.unique_key RETURNING id, unique_key")
+        serializer.write(" ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO UPDATE SET unique_key = excluded.unique_key RETURNING id, unique_key")
     }
 }
 
