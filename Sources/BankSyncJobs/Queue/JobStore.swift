@@ -132,7 +132,9 @@ struct JobStore: Sendable {
         }
     }
 
-    private func claimGeneric(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, on db: any SQLDatabase)
+    /// The claim's statements on `db` (SQLite: inside the caller's transaction, so a worker can
+    /// record outcomes and claim in one commit).
+    func claimGeneric(queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, on db: any SQLDatabase)
         async throws -> [ClaimedJob]
     {
         let candidates = try await db.raw(

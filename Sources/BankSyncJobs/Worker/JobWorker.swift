@@ -68,14 +68,19 @@ public struct JobWorker: Service {
                 // batches instead of one round trip per finished job.
                 let claimThreshold = max(1, configuration.concurrency / 4)
                 while !state.isStopping && !Task.isCancelled {
-                    await flush(state)
                     let inFlight = state.inFlightCount
                     let free = configuration.concurrency - inFlight
+                    let wantClaim = free >= claimThreshold || (inFlight == 0 && free > 0)
                     var claimed: [ClaimedJob] = []
-                    if free >= claimThreshold || (inFlight == 0 && free > 0) {
-                        claimed = await claim(limit: free)
-                        for job in claimed { launch(job, state: state, wake: wake, claimThreshold: claimThreshold) }
+                    if wantClaim && jobs.database.engine == .sqlite {
+                        // One commit for both: SQLite pays per commit (the WAL frames of every
+                        // page touched), and outcomes and claims touch the same index pages.
+                        claimed = await flushAndClaim(state, limit: free)
+                    } else {
+                        await flush(state)
+                        if wantClaim { claimed = await claim(limit: free) }
                     }
+                    for job in claimed { launch(job, state: state, wake: wake, claimThreshold: claimThreshold) }
                     if free > 0 && claimed.count == free { continue }  // a full batch: there may be more
                     // With jobs running, come back soon to record their outcomes; idle, poll.
                     let busy = state.inFlightCount > 0 || state.hasFinished
@@ -138,16 +143,45 @@ public struct JobWorker: Service {
         }
     }
 
-    /// Writes finished outcomes: completions in one statement, the rest one by one, all in one transaction.
-    private func flush(_ state: WorkerState) async {
-        let finished = state.takeFinished()
-        guard !finished.isEmpty else { return }
-        let now = jobs.now().millisecondsSince1970
+    /// Splits finished attempts into completions (written in one statement) and the rest.
+    private static func split(_ finished: [(ClaimedJob, JobOutcome)]) -> ([(id: String, result: String?)], [(ClaimedJob, JobOutcome)]) {
         var completions: [(id: String, result: String?)] = []
         var others: [(ClaimedJob, JobOutcome)] = []
         for (job, outcome) in finished {
             if case .completed(let result) = outcome { completions.append((job.id, result)) } else { others.append((job, outcome)) }
         }
+        return (completions, others)
+    }
+
+    /// SQLite: writes finished outcomes and claims up to `limit` jobs in one transaction. If it
+    /// fails, nothing was claimed and the outcomes are kept for the next try.
+    private func flushAndClaim(_ state: WorkerState, limit: Int) async -> [ClaimedJob] {
+        let finished = state.takeFinished()
+        let now = jobs.now().millisecondsSince1970
+        let (completions, others) = Self.split(finished)
+        do {
+            return try await jobs.database.transaction { db in
+                try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
+                for (job, outcome) in others {
+                    try await jobs.store.settle(job, outcome: outcome, worker: workerID, now: now, on: db)
+                }
+                return try await jobs.store.claimGeneric(
+                    queue: configuration.queue, limit: limit, worker: workerID, now: now,
+                    leaseMilliseconds: configuration.leaseDuration.milliseconds, on: db)
+            }
+        } catch {
+            logger.warning("recording job outcomes and claiming failed; will retry", metadata: ["error": "\(error)", "count": "\(finished.count)"])
+            state.requeueFinished(finished)
+            return []
+        }
+    }
+
+    /// Writes finished outcomes: completions in one statement, the rest one by one, all in one transaction.
+    private func flush(_ state: WorkerState) async {
+        let finished = state.takeFinished()
+        guard !finished.isEmpty else { return }
+        let now = jobs.now().millisecondsSince1970
+        let (completions, others) = Self.split(finished)
         do {
             if others.isEmpty {
                 try await jobs.store.complete(completions, worker: workerID, now: now, in: jobs.database)
