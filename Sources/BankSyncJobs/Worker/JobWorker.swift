@@ -65,8 +65,10 @@ public struct JobWorker: Service {
                 group.addTask { await self.heartbeatLoop(state) }
                 group.addTask { await self.deadlineLoop(state) }
                 // Claim when at least this many slots are free (or nothing runs), so claims come in
-                // batches instead of one round trip per finished job.
-                let claimThreshold = max(1, configuration.concurrency / 4)
+                // batches instead of one round trip per finished job. SQLite pays per commit far
+                // more than per row, so it waits for half the slots: batches of 50 drained twice
+                // as fast as batches of 25 in a measurement of the same statements.
+                let claimThreshold = max(1, configuration.concurrency / (jobs.database.engine == .sqlite ? 2 : 4))
                 while !state.isStopping && !Task.isCancelled {
                     let inFlight = state.inFlightCount
                     let free = configuration.concurrency - inFlight

@@ -212,6 +212,12 @@ public final class Database: Service, Sendable {
             }
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA synchronous = NORMAL").run()
+            // Statement journals (multi-row UPDATEs inside a transaction write one) in memory,
+            // not in temporary files: they were a tenth of a SQLite queue drain's time.
+            try await db.raw("PRAGMA temp_store = MEMORY").run()
+            // Checkpoint every 4,000 WAL pages (16 MiB) rather than 1,000: the queue's hot index
+            // pages change in every commit, and each checkpoint writes them (and fsyncs) again.
+            try await db.raw("PRAGMA wal_autocheckpoint = 4000").run()
             // Reads the schema page: a file that is not an SQLite database fails here.
             _ = try await db.raw("SELECT count(*) AS n FROM sqlite_master").all()
         } catch {
