@@ -25,6 +25,25 @@ struct TimeOrderedIDTests {
         #expect(ids == ids.sorted())
     }
 
+    @Test("ids minted one after another in one millisecond increase, as text")
+    func monotonicWithinMillisecond() {
+        // A millisecond later than any other test's clock, so no other test's ids interleave
+        // with a later one (which would restart the counter of this one).
+        let now = Date(timeIntervalSince1970: 8_000_000_000)
+        let ids = (0..<20_000).map { _ in TimeOrderedID.make(now: now) }
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(Set(ids).count == ids.count)
+        #expect(Set(ids.map { $0.prefix(13) }).count == 1)  // one millisecond throughout
+    }
+
+    @Test("an id minted for an earlier time than the latest still carries its own millisecond")
+    func earlierClock() throws {
+        _ = TimeOrderedID.make(now: Date(timeIntervalSince1970: 7_000_000_001))
+        let id = TimeOrderedID.make(now: Date(timeIntervalSince1970: 1_790_000_000.5))
+        let bytes = withUnsafeBytes(of: try #require(UUID(uuidString: id)).uuid) { Array($0) }
+        #expect(bytes[0..<6].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } == 1_790_000_000_500)
+    }
+
     @Test("ids minted in one millisecond still differ")
     func uniqueness() {
         let now = Date()
