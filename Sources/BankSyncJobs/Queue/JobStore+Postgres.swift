@@ -82,13 +82,22 @@ extension JobStore {
         } ?? []
     }
 
-    /// Completes many jobs and releases their lock keys with one prepared statement.
-    func completePostgres(_ results: [(id: String, result: String?)], worker: String, now: Int64, in database: Database)
+    /// Completes many jobs and releases their lock keys with one prepared statement (without
+    /// the lock release when none of them holds a lock key: most jobs do not, and the release
+    /// hashes the batch and probes `job_locks`).
+    func completePostgres(_ results: [(id: String, result: String?)], releasingLocks: Bool, worker: String, now: Int64, in database: Database)
         async throws
     {
-        let statement = CompleteStatement(ids: results.map(\.id), results: results.map { $0.result ?? "" }, worker: worker, now: now)
+        let ids = results.map(\.id)
+        let texts = results.map { $0.result ?? "" }
         _ = try await database.withPostgresConnection { connection in
-            for try await _ in try await connection.execute(statement, logger: connection.logger) {}
+            if releasingLocks {
+                let statement = CompleteStatement(ids: ids, results: texts, worker: worker, now: now)
+                for try await _ in try await connection.execute(statement, logger: connection.logger) {}
+            } else {
+                let statement = CompleteWithoutLocksStatement(ids: ids, results: texts, worker: worker, now: now)
+                for try await _ in try await connection.execute(statement, logger: connection.logger) {}
+            }
         }
     }
 }
@@ -288,6 +297,35 @@ struct ClaimStatement: PostgresPreparedStatement {
 
 /// Batched completion on PostgreSQL, prepared once per pooled connection. Empty strings stand
 /// for no result.
+/// ``CompleteStatement`` for a batch in which no job holds a lock key: the UPDATE alone.
+struct CompleteWithoutLocksStatement: PostgresPreparedStatement {
+    static let name = "banksync_jobs_complete_nolocks_v1"
+    static let sql = """
+        UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
+            lease_expires_at = NULL, leased_by = NULL,
+            unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
+        FROM unnest($1::text[], $2::text[]) AS v(id, result)
+        WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
+        """
+    typealias Row = Void
+
+    var ids: [String]
+    var results: [String]
+    var worker: String
+    var now: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(TextArray(ids))
+        bindings.append(TextArray(results))
+        bindings.append(worker)
+        bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
 struct CompleteStatement: PostgresPreparedStatement {
     static let name = "banksync_jobs_complete_v1"
     static let sql = """

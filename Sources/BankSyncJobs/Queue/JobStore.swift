@@ -197,10 +197,14 @@ struct JobStore: Sendable {
 
     /// Marks many jobs completed with one statement per engine's fastest form, outside any
     /// transaction: PostgreSQL runs a prepared statement on a pooled connection.
-    func complete(_ results: [(id: String, result: String?)], worker: String, now: Int64, in database: Database) async throws {
+    /// - Parameter releasingLocks: whether any of the jobs holds a lock key (false skips the
+    ///   lock release on PostgreSQL).
+    func complete(_ results: [(id: String, result: String?)], releasingLocks: Bool = true, worker: String, now: Int64, in database: Database)
+        async throws
+    {
         guard !results.isEmpty else { return }
         if engine == .postgres {
-            try await completePostgres(results, worker: worker, now: now, in: database)
+            try await completePostgres(results, releasingLocks: releasingLocks, worker: worker, now: now, in: database)
             return
         }
         try await database.transaction { db in try await complete(results, worker: worker, now: now, on: db) }
