@@ -94,6 +94,45 @@ struct TransactionRepositoryTests {
         }
     }
 
+    @Test("a re-sync that changes what an automatic category was decided from marks it undecided; unchanged rows and user choices stay decided", arguments: TestEngine.available)
+    func changedRowsAreDecidedAgain(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let ids = try await store.transactions.upsert(["auto", "same", "mine", "amount"].map { try fixture.transaction($0, description: "SQ *BLUE BOTTLE") })
+            let decided = Date(timeIntervalSince1970: 1_780_000_100)
+            let decisions = try ["auto", "same", "amount"].map { provider in
+                CategorizationRepository.Decision(
+                    transactionID: try #require(ids[TransactionKey(accountID: fixture.account.id, providerTransactionID: provider)]),
+                    category: CategoryAssignment(category: "FOOD_AND_DRINK_COFFEE", confidence: 0.8, source: .model), note: "model")
+            }
+            try await store.categorization.apply(decisions, at: decided)
+            let mineID = try #require(ids[TransactionKey(accountID: fixture.account.id, providerTransactionID: "mine")])
+            try await store.categorization.setUserCategory(mineID, userID: fixture.user.id, category: "FOOD_AND_DRINK_RESTAURANT", merchantKey: nil, now: decided)
+
+            // The bank posts "auto" and "mine" under a new descriptor and corrects "amount".
+            try await store.transactions.upsert([
+                try fixture.transaction("auto", description: "BLUE BOTTLE COFFEE #12"),
+                try fixture.transaction("same", description: "SQ *BLUE BOTTLE"),
+                try fixture.transaction("mine", description: "BLUE BOTTLE COFFEE #12"),
+                try fixture.transaction("amount", amount: "-14.30", description: "SQ *BLUE BOTTLE"),
+            ])
+            func stored(_ provider: String) async throws -> Transaction? {
+                try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: provider)
+            }
+            let auto = try #require(try await stored("auto"))
+            #expect(auto.categorizedAt == nil)  // decided again by the next categorize-transactions
+            #expect(auto.category?.category == "FOOD_AND_DRINK_COFFEE")  // shown until then
+            #expect(try await stored("amount")?.categorizedAt == nil)
+            let same = try #require(try await stored("same"))
+            #expect(same.categorizedAt == decided)
+            let mine = try #require(try await stored("mine"))
+            #expect(mine.category?.source == .user)
+            #expect(mine.categorizedAt != nil)
+            let undecided = try await store.categorization.uncategorized(userID: fixture.user.id, limit: 10).map(\.providerTransactionID)
+            #expect(Set(undecided) == ["auto", "amount"])
+        }
+    }
+
     @Test("the same provider id twice in one batch keeps the last, without a constraint error", arguments: TestEngine.available)
     func duplicatesInBatch(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

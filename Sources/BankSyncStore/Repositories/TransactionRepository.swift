@@ -28,10 +28,23 @@ public struct TransactionRepository: Sendable {
         category = CASE WHEN \(keepCategory) THEN transactions.category ELSE excluded.category END,
         category_confidence = CASE WHEN \(keepCategory) THEN transactions.category_confidence ELSE excluded.category_confidence END,
         category_source = CASE WHEN \(keepCategory) THEN transactions.category_source ELSE excluded.category_source END,
-        categorized_at = CASE WHEN \(keepCategory) THEN transactions.categorized_at ELSE excluded.categorized_at END
+        categorized_at = CASE WHEN NOT \(keepCategory) THEN excluded.categorized_at
+            WHEN COALESCE(transactions.category_source, '') <> 'user' AND \(decidingFieldsChanged) THEN NULL
+            ELSE transactions.categorized_at END
         """
     private static let keepCategory =
         "(excluded.category IS NULL OR transactions.category_source = 'user')"
+    /// What the automatic decision read: when the bank changes one of these (a pending row
+    /// posting under the merchant's clean name, a corrected amount), an automatic category is
+    /// marked undecided (`categorized_at` NULL) and `categorize-transactions` decides it again.
+    /// The old category stays visible until then; a user's choice is never touched.
+    private static let decidingFieldsChanged = """
+        (transactions.description IS DISTINCT FROM excluded.description
+         OR transactions.merchant_name IS DISTINCT FROM excluded.merchant_name
+         OR transactions.counterparty IS DISTINCT FROM excluded.counterparty
+         OR transactions.provider_category IS DISTINCT FROM excluded.provider_category
+         OR transactions.amount_minor <> excluded.amount_minor)
+        """
 
     /// Inserts or updates transactions by (account, provider transaction id): one multi-row
     /// statement per batch of up to 1,000, all batches in one database transaction.
