@@ -297,23 +297,25 @@ struct ClaimStatement: PostgresPreparedStatement {
 
 /// Batched completion on PostgreSQL, prepared once per pooled connection. Empty strings stand
 /// for no result.
-/// ``CompleteStatement`` for a batch in which no job holds a lock key: the UPDATE alone.
-struct CompleteWithoutLocksStatement: PostgresPreparedStatement {
-    static let name = "banksync_jobs_complete_nolocks_v1"
-    static let sql = """
-        UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
-            lease_expires_at = NULL, leased_by = NULL,
-            unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
-        FROM unnest($1::text[], $2::text[]) AS v(id, result)
-        WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
-        """
-    typealias Row = Void
+/// The completion's UPDATE: many jobs at once through `unnest`, only those still running under
+/// the worker (`$1` ids, `$2` results with "" for none, `$3` worker, `$4` now).
+private let completeUpdateSQL = """
+    UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
+        lease_expires_at = NULL, leased_by = NULL,
+        unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
+    FROM unnest($1::text[], $2::text[]) AS v(id, result)
+    WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
+    """
 
-    var ids: [String]
-    var results: [String]
-    var worker: String
-    var now: Int64
+/// The parameters both completion statements bind, in `$1…$4` order.
+protocol CompletionStatement: PostgresPreparedStatement where Row == Void {
+    var ids: [String] { get }
+    var results: [String] { get }
+    var worker: String { get }
+    var now: Int64 { get }
+}
 
+extension CompletionStatement {
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 4)
         bindings.append(TextArray(ids))
@@ -326,36 +328,28 @@ struct CompleteWithoutLocksStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
-struct CompleteStatement: PostgresPreparedStatement {
-    static let name = "banksync_jobs_complete_v1"
-    static let sql = """
-        WITH done AS (
-            UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
-                lease_expires_at = NULL, leased_by = NULL,
-                unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
-            FROM unnest($1::text[], $2::text[]) AS v(id, result)
-            WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
-            RETURNING jobs.id
-        )
-        DELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)
-        """
+/// ``CompleteStatement`` for a batch in which no job holds a lock key: the UPDATE alone.
+struct CompleteWithoutLocksStatement: CompletionStatement {
+    static let name = "banksync_jobs_complete_nolocks_v1"
+    static let sql = completeUpdateSQL
     typealias Row = Void
 
     var ids: [String]
     var results: [String]
     var worker: String
     var now: Int64
+}
 
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
-        bindings.append(TextArray(ids))
-        bindings.append(TextArray(results))
-        bindings.append(worker)
-        bindings.append(now)
-        return bindings
-    }
+/// Completes many jobs and releases their lock keys, in one statement.
+struct CompleteStatement: CompletionStatement {
+    static let name = "banksync_jobs_complete_v1"
+    static let sql = "WITH done AS (\n" + completeUpdateSQL + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
+    typealias Row = Void
 
-    func decodeRow(_ row: PostgresRow) throws {}
+    var ids: [String]
+    var results: [String]
+    var worker: String
+    var now: Int64
 }
 
 /// A `text[]` parameter in PostgreSQL's binary array format, written in one pass into a
