@@ -122,6 +122,13 @@ public enum SyncJobs {
     /// Options of the jobs that call a provider: the guide's sync-bank (priority, 60 s, 5
     /// attempts, exponential from 10 s).
     static let providerCall = JobOptions(priority: -10, maxAttempts: 5, backoff: .exponential(base: .seconds(10), cap: .seconds(600)), timeout: .seconds(120))
+    /// ``providerCall`` for syncs that collapse only while waiting: a webhook or manual request
+    /// that comes while one runs (which may have read the bank already) makes one more run.
+    static let providerCallWhileWaiting = {
+        var options = providerCall
+        options.uniqueWhileRunning = false
+        return options
+    }()
 
     public static let connectionSetup = JobDefinition<ConnectionJob, SyncJobResult>(
         name: "connection-setup", options: providerCall, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
@@ -129,11 +136,13 @@ public enum SyncJobs {
         name: "account-discovery", options: providerCall, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
     public static let initialSync = JobDefinition<ConnectionJob, SyncJobResult>(
         name: "initial-sync", options: providerCall, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
-    /// Unique per connection while waiting: the tick, a manual request and a webhook collapse into one.
+    /// Unique per connection while waiting: the tick, a manual request and a webhook collapse into
+    /// one. A request while one runs makes one more run after it (the running one may have read
+    /// the bank before the change the webhook announces).
     public static let syncBank = JobDefinition<ConnectionJob, SyncJobResult>(
-        name: "sync-bank", options: providerCall, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
+        name: "sync-bank", options: providerCallWhileWaiting, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
     public static let updateBalances = JobDefinition<ConnectionJob, SyncJobResult>(
-        name: "update-balances", options: providerCall, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
+        name: "update-balances", options: providerCallWhileWaiting, uniqueKey: { $0.connectionID }, lockKey: { connectionLock($0.connectionID) })
     /// Not unique: a webhook that arrives while one runs must still cause one more run (the
     /// lock key keeps them one at a time; a run with nothing new is cheap).
     public static let syncTransactions = JobDefinition<ConnectionJob, SyncJobResult>(
@@ -153,9 +162,11 @@ public enum SyncJobs {
     public static let checkConnectionExpiration = JobDefinition<EmptyResult, SyncJobResult>(
         name: "check-connection-expiration", options: JobOptions(maxAttempts: 3, timeout: .seconds(300)))
     /// Unique per user while waiting: every sync that stores rows enqueues one, and they
-    /// collapse; the lock key keeps one user's batches one at a time.
+    /// collapse; one enqueued while it runs (rows stored after it read) runs after it. The lock
+    /// key keeps one user's batches one at a time.
     public static let categorizeTransactions = JobDefinition<CategorizeJob, SyncJobResult>(
-        name: "categorize-transactions", options: JobOptions(maxAttempts: 5, backoff: .exponential(base: .seconds(5), cap: .seconds(300)), timeout: .seconds(600)),
+        name: "categorize-transactions",
+        options: JobOptions(maxAttempts: 5, backoff: .exponential(base: .seconds(5), cap: .seconds(300)), timeout: .seconds(600), uniqueWhileRunning: false),
         uniqueKey: { $0.userID }, lockKey: { "categorize:\($0.userID)" })
     public static let recategorizeTransactions = JobDefinition<RecategorizeJob, SyncJobResult>(
         name: "recategorize-transactions", options: JobOptions(maxAttempts: 5, timeout: .seconds(600)),

@@ -33,7 +33,7 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a manual sync re-fetches 30 days; a second request while one waits returns the same job", arguments: TestEngine.available)
+    @Test("a manual sync re-fetches 30 days; a second request joins it while it waits, or runs once more after it once it started", arguments: TestEngine.available)
     func manualSync(engine: TestEngine) async throws {
         try await EngineHarness.run(engine) { h in
             let user = try await h.user()
@@ -43,7 +43,16 @@ struct SyncEngineTests {
             h.clock.set(Date(timeIntervalSince1970: Double(await h.world.now)))
             let first = try await h.engine.requestSync(connection.id)
             let second = try await h.engine.requestSync(connection.id)
-            #expect(second.id == first.id && second.isDuplicate)
+            let firstToken = try #require(first.accessToken)
+            if second.id == first.id {
+                #expect(second.isDuplicate)
+            } else {
+                // The workers had claimed the first already: it may have read the bank before
+                // the second request, so the second is one more run after it.
+                let state = try await h.queue.status(id: first.id, token: firstToken)?.state
+                #expect(state == .running || state == .completed, "\(String(describing: state))")
+                #expect(!second.isDuplicate)
+            }
             try await h.drain()
             try await h.expectConverged(connection, "after the manual sync")
             let token = try #require(first.accessToken)

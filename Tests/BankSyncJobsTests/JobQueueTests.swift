@@ -181,6 +181,43 @@ struct JobQueueTests {
         }
     }
 
+    @Test("a key unique only while waiting: an enqueue while the job runs makes one new job, which later enqueues join", arguments: TestEngine.available)
+    func uniqueWhileWaiting(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let queue = JobQueue(database: store.database, logger: testLogger())
+            let sync = JobDefinition<Ping, EmptyResult>(
+                name: "sync-bank", options: JobOptions(uniqueWhileRunning: false), uniqueKey: { "conn-\($0.n)" }, lockKey: { "conn-\($0.n)" })
+            let started = Recorder()
+            let release = Recorder()
+            var registry = JobRegistry()
+            registry.register(sync) { _, _ in
+                started.bump("runs")
+                while release.value("go") == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                return EmptyResult()
+            }
+            let first = try await queue.enqueue(sync, Ping(n: 1))
+            #expect(try await queue.enqueue(sync, Ping(n: 1)).id == first.id)  // waiting: collapses
+            try await withServices([fastWorker(queue, registry)]) {
+                try await eventually("the first run to start") { started.value("runs") == 1 }
+                // Running: the key is released, so the webhook's enqueue makes a new job...
+                let second = try await queue.enqueue(sync, Ping(n: 1))
+                #expect(second.id != first.id)
+                #expect(!second.isDuplicate)
+                // ...which the next ones join while it waits (the lock key holds it back).
+                let third = try await queue.enqueue(sync, Ping(n: 1))
+                #expect(third.id == second.id)
+                #expect(third.isDuplicate)
+                release.bump("go")
+                try await eventually("both to complete") {
+                    try await queue.status(id: second.id, token: second.accessToken!)?.state == .completed
+                }
+            }
+            #expect(started.value("runs") == 2)
+            // The default keeps the key while running: the existing test of unique enqueue.
+            #expect(JobOptions().uniqueWhileRunning)
+        }
+    }
+
     @Test("jobs sharing a lock key never run at the same time, and all of them run", arguments: TestEngine.available)
     func lockKey(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

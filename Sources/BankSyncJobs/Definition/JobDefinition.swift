@@ -38,10 +38,16 @@ public struct JobOptions: Sendable, Equatable {
     /// while the job is available, retryable or running; add `.completed` to make a job run
     /// once ever (until pruned).
     public var uniqueAcrossFinished: Set<JobState>
+    /// Whether the unique key keeps blocking while the job runs (true: the default). False
+    /// releases it when an attempt starts, so an enqueue meanwhile makes one new job that runs
+    /// after this one (with a lock key, not beside it): for work whose running attempt may have
+    /// read its input before the event that asked for it again, such as a sync after a webhook.
+    /// The released key is not taken back if the attempt fails and is retried.
+    public var uniqueWhileRunning: Bool
 
     public init(
         queue: String = "default", priority: Int = 0, maxAttempts: Int = 25, backoff: Backoff = .exponential(),
-        timeout: Duration = .seconds(60), uniqueAcrossFinished: Set<JobState> = []
+        timeout: Duration = .seconds(60), uniqueAcrossFinished: Set<JobState> = [], uniqueWhileRunning: Bool = true
     ) {
         self.queue = queue
         self.priority = priority
@@ -49,7 +55,17 @@ public struct JobOptions: Sendable, Equatable {
         self.backoff = backoff
         self.timeout = timeout
         self.uniqueAcrossFinished = uniqueAcrossFinished.intersection(JobState.finished)
+        self.uniqueWhileRunning = uniqueWhileRunning
     }
+
+    /// The stored form of the key's lifetime (`jobs.unique_finished_states`): the finished states
+    /// that keep it, comma-delimited, and `running-released` when an attempt's start releases it.
+    var storedUniqueStates: String {
+        "," + uniqueAcrossFinished.map(\.rawValue).sorted().map { $0 + "," }.joined() + (uniqueWhileRunning ? "" : "\(Self.releasedAtStart),")
+    }
+
+    /// The marker in `unique_finished_states` that the claim statements look for.
+    static let releasedAtStart = "running-released"
 }
 
 /// The delay before a failed job's next attempt.

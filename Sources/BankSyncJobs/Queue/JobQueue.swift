@@ -91,7 +91,7 @@ public final class JobQueue: Sendable {
                 let uniqueFinishedStates =
                     finishedStates[request.definition.name]
                     ?? {
-                        let text = "," + options.uniqueAcrossFinished.map(\.rawValue).sorted().joined(separator: ",") + ","
+                        let text = options.storedUniqueStates
                         finishedStates[request.definition.name] = text
                         return text
                     }()

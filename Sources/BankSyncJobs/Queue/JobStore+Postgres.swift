@@ -244,7 +244,7 @@ struct PositionalSQL: SQLExpression {
 /// The claim on PostgreSQL, prepared once per pooled connection: the CTE's planning is most of
 /// a small batch's cost, and rows decode by position into their Swift types.
 struct ClaimStatement: PostgresPreparedStatement {
-    static let name = "banksync_jobs_claim_v1"
+    static let name = "banksync_jobs_claim_v2"
     static let sql = """
         WITH candidates AS (
             SELECT id, lock_key FROM jobs
@@ -263,7 +263,8 @@ struct ClaimStatement: PostgresPreparedStatement {
             UNION ALL
             SELECT job_id FROM locked
         )
-        UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = $2, lease_expires_at = $5, leased_by = $4
+        UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = $2, lease_expires_at = $5, leased_by = $4,
+            unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,running-released,%' THEN NULL ELSE jobs.unique_key END
         FROM chosen WHERE jobs.id = chosen.id
         RETURNING jobs.id, jobs.name, jobs.payload, jobs.attempt, jobs.max_attempts, jobs.timeout_ms, jobs.lock_key,
             GREATEST(jobs.created_at, jobs.scheduled_at)

@@ -174,7 +174,8 @@ struct JobStore: Sendable {
         try await db.raw(
             """
             UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = \(bind: now),
-                lease_expires_at = \(bind: now + leaseMilliseconds), leased_by = \(bind: worker)
+                lease_expires_at = \(bind: now + leaseMilliseconds), leased_by = \(bind: worker),
+                unique_key = CASE WHEN unique_finished_states LIKE '%,running-released,%' THEN NULL ELSE unique_key END
             WHERE id IN (\(binds: ids))
             """
         ).run()
