@@ -46,7 +46,7 @@ public enum TimeOrderedID {
             var position = 0
             func append(_ value: UInt64, nibbles: Int) {
                 for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
-                    text[position] = hexDigit(UInt8((value >> UInt64(shift)) & 0xf))
+                    text[position] = ASCIIHex.digit(UInt8((value >> UInt64(shift)) & 0xf))
                     position += 1
                 }
             }
@@ -82,8 +82,8 @@ public enum TimeOrderedID {
                 }
                 withUnsafeBytes(of: &random) { bytes in
                     for byte in bytes {
-                        text[position] = hexDigit(byte >> 4)
-                        text[position + 1] = hexDigit(byte & 0x0f)
+                        text[position] = ASCIIHex.digit(byte >> 4)
+                        text[position + 1] = ASCIIHex.digit(byte & 0x0f)
                         position += 2
                     }
                 }
@@ -92,5 +92,11 @@ public enum TimeOrderedID {
         }
     }
 
-    @inline(__always) static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
+}
+
+/// Lower-case hexadecimal digits as ASCII bytes, for the writers that fill string storage
+/// directly (ids, secrets, their hashes, JSON escapes).
+public enum ASCIIHex {
+    /// The digit for `nibble` (0…15).
+    @inlinable @inline(__always) public static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }

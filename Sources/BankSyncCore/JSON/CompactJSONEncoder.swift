@@ -244,8 +244,8 @@ public final class CompactJSONEncoder {
                 case 0x0c: output.append(UInt8(ascii: "f"))
                 default:
                     output.append(contentsOf: "u00".utf8)
-                    output.append(Self.hex(byte >> 4))
-                    output.append(Self.hex(byte & 0x0f))
+                    output.append(ASCIIHex.digit(byte >> 4))
+                    output.append(ASCIIHex.digit(byte & 0x0f))
                 }
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
@@ -253,7 +253,6 @@ public final class CompactJSONEncoder {
         output.append(UInt8(ascii: "\""))
     }
 
-    @inline(__always) static func hex(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }
 
 /// The `Encoder` handed to a value's `encode(to:)`: it writes into one node of the tree.

@@ -106,7 +106,7 @@ extension JobStore {
 /// NOTIFY per queue in the same statement (delivered at commit). Empty strings stand for NULL
 /// in the nullable arrays (no job has an empty unique or lock key). Only rows with a unique key
 /// come back: the caller needs them to map duplicates to the existing job.
-struct InsertStatement: PostgresPreparedStatement {
+struct InsertStatement: JobInsertStatement {
     static let name = "banksync_jobs_insert_v2"
     static let sql = """
         WITH inserted AS (
@@ -130,34 +130,8 @@ struct InsertStatement: PostgresPreparedStatement {
     let jobs: [JobStore.NewJob]
     let now: Int64
 
-    /// The bound values in `$1…$14` order, for the SQLKit form of the same statement.
-    var values: [any Encodable & Sendable] {
-        [
-            now, jobs.map(\.id), jobs.map(\.name), jobs.map(\.queue), jobs.map { Int64($0.priority) }, jobs.map(\.payload),
-            jobs.map { Int64($0.maxAttempts) }, jobs.map(\.scheduledAt), jobs.map(\.timeoutMilliseconds),
-            jobs.map { $0.uniqueKey ?? "" }, jobs.map(\.uniqueFinishedStates), jobs.map { $0.lockKey ?? "" },
-            jobs.map(\.tokenHash), JobQueue.channel,
-        ]
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 14)
-        bindings.append(now)
-        bindings.append(TextArray(jobs.map(\.id)))
-        bindings.append(TextArray(jobs.map(\.name)))
-        bindings.append(TextArray(jobs.map(\.queue)))
-        bindings.append(Int8Array(jobs.map { Int64($0.priority) }))
-        bindings.append(TextArray(jobs.map(\.payload)))
-        bindings.append(Int8Array(jobs.map { Int64($0.maxAttempts) }))
-        bindings.append(Int8Array(jobs.map(\.scheduledAt)))
-        bindings.append(Int8Array(jobs.map(\.timeoutMilliseconds)))
-        bindings.append(TextArray(jobs.map { $0.uniqueKey ?? "" }))
-        bindings.append(TextArray(jobs.map(\.uniqueFinishedStates)))
-        bindings.append(TextArray(jobs.map { $0.lockKey ?? "" }))
-        bindings.append(TextArray(jobs.map(\.tokenHash)))
-        bindings.append(JobQueue.channel)
-        return bindings
-    }
+    /// The bound values in `$1…$14` order.
+    var parameters: [InsertParameter] { InsertParameter.jobColumns(jobs, now: now, withUniqueKeys: true) }
 
     func decodeRow(_ row: PostgresRow) throws -> (String, String) { try row.decode((String, String).self) }
 }
@@ -165,7 +139,7 @@ struct InsertStatement: PostgresPreparedStatement {
 /// The insert for jobs without unique keys: nothing can conflict (a NULL unique key never
 /// does) and nothing needs to come back, so a plain INSERT; the queues to wake are bound by
 /// the client instead of read back from the inserted rows.
-struct PlainInsertStatement: PostgresPreparedStatement {
+struct PlainInsertStatement: JobInsertStatement {
     static let name = "banksync_jobs_insert_plain_v1"
     static let sql = """
         WITH inserted AS (
@@ -184,34 +158,9 @@ struct PlainInsertStatement: PostgresPreparedStatement {
     let jobs: [JobStore.NewJob]
     let now: Int64
 
-    var queues: [String] { Array(Set(jobs.map(\.queue))).sorted() }
-
-    /// The bound values in `$1…$14` order, for the SQLKit form of the same statement.
-    var values: [any Encodable & Sendable] {
-        [
-            now, jobs.map(\.id), jobs.map(\.name), jobs.map(\.queue), jobs.map { Int64($0.priority) }, jobs.map(\.payload),
-            jobs.map { Int64($0.maxAttempts) }, jobs.map(\.scheduledAt), jobs.map(\.timeoutMilliseconds),
-            jobs.map(\.uniqueFinishedStates), jobs.map { $0.lockKey ?? "" }, jobs.map(\.tokenHash), JobQueue.channel, queues,
-        ]
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 14)
-        bindings.append(now)
-        bindings.append(TextArray(jobs.map(\.id)))
-        bindings.append(TextArray(jobs.map(\.name)))
-        bindings.append(TextArray(jobs.map(\.queue)))
-        bindings.append(Int8Array(jobs.map { Int64($0.priority) }))
-        bindings.append(TextArray(jobs.map(\.payload)))
-        bindings.append(Int8Array(jobs.map { Int64($0.maxAttempts) }))
-        bindings.append(Int8Array(jobs.map(\.scheduledAt)))
-        bindings.append(Int8Array(jobs.map(\.timeoutMilliseconds)))
-        bindings.append(TextArray(jobs.map(\.uniqueFinishedStates)))
-        bindings.append(TextArray(jobs.map { $0.lockKey ?? "" }))
-        bindings.append(TextArray(jobs.map(\.tokenHash)))
-        bindings.append(JobQueue.channel)
-        bindings.append(TextArray(queues))
-        return bindings
+    /// The bound values in `$1…$14` order: the jobs' columns, then the queues to wake.
+    var parameters: [InsertParameter] {
+        InsertParameter.jobColumns(jobs, now: now, withUniqueKeys: false) + [.texts(Array(Set(jobs.map(\.queue))).sorted())]
     }
 
     func decodeRow(_ row: PostgresRow) throws {}
@@ -351,6 +300,66 @@ struct CompleteStatement: CompletionStatement {
     var results: [String]
     var worker: String
     var now: Int64
+}
+
+/// The two insert statements: their parameters are listed once and bound either as a prepared
+/// statement's (``makeBindings()``) or through SQLKit inside a caller's transaction (``values``).
+protocol JobInsertStatement: PostgresPreparedStatement {
+    var parameters: [InsertParameter] { get }
+}
+
+extension JobInsertStatement {
+    /// The bound values for the SQLKit form of the same statement (``PositionalSQL``).
+    var values: [any Encodable & Sendable] { parameters.map(\.encodable) }
+
+    func makeBindings() throws -> PostgresBindings {
+        let parameters = self.parameters
+        var bindings = PostgresBindings(capacity: parameters.count)
+        for parameter in parameters { parameter.append(to: &bindings) }
+        return bindings
+    }
+}
+
+/// One bound parameter of a job insert.
+enum InsertParameter {
+    case int(Int64)
+    case text(String)
+    case texts([String])
+    case ints([Int64])
+
+    /// The jobs' columns as arrays for `unnest`, after `now` (`$1`), ending with the NOTIFY
+    /// channel. Empty strings stand for NULL in the nullable arrays.
+    static func jobColumns(_ jobs: [JobStore.NewJob], now: Int64, withUniqueKeys: Bool) -> [InsertParameter] {
+        var columns: [InsertParameter] = [
+            .int(now), .texts(jobs.map(\.id)), .texts(jobs.map(\.name)), .texts(jobs.map(\.queue)), .ints(jobs.map { Int64($0.priority) }),
+            .texts(jobs.map(\.payload)), .ints(jobs.map { Int64($0.maxAttempts) }), .ints(jobs.map(\.scheduledAt)),
+            .ints(jobs.map(\.timeoutMilliseconds)),
+        ]
+        if withUniqueKeys { columns.append(.texts(jobs.map { $0.uniqueKey ?? "" })) }
+        columns += [
+            .texts(jobs.map(\.uniqueFinishedStates)), .texts(jobs.map { $0.lockKey ?? "" }), .texts(jobs.map(\.tokenHash)),
+            .text(JobQueue.channel),
+        ]
+        return columns
+    }
+
+    var encodable: any Encodable & Sendable {
+        switch self {
+        case .int(let value): value
+        case .text(let value): value
+        case .texts(let values): values
+        case .ints(let values): values
+        }
+    }
+
+    func append(to bindings: inout PostgresBindings) {
+        switch self {
+        case .int(let value): bindings.append(value)
+        case .text(let value): bindings.append(value)
+        case .texts(let values): bindings.append(TextArray(values))
+        case .ints(let values): bindings.append(Int8Array(values))
+        }
+    }
 }
 
 /// A `text[]` parameter in PostgreSQL's binary array format, written in one pass into a

@@ -1,3 +1,4 @@
+import BankSyncCore
 import Crypto
 import Foundation
 
@@ -10,13 +11,10 @@ public func secretHash(_ secret: String) -> String {
     return String(unsafeUninitializedCapacity: 64) { output in
         digest.withUnsafeBytes { bytes in
             for (index, byte) in bytes.enumerated() {
-                output[2 * index] = hexDigit(byte >> 4)
-                output[2 * index + 1] = hexDigit(byte & 0x0f)
+                output[2 * index] = ASCIIHex.digit(byte >> 4)
+                output[2 * index + 1] = ASCIIHex.digit(byte & 0x0f)
             }
         }
         return 64
     }
 }
-
-/// The lower-case hex digit for `nibble` (0…15).
-@inline(__always) func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
