@@ -2,7 +2,7 @@ public import Foundation
 
 /// Trains a ``CategoryModel`` from labeled rows: multinomial logistic regression by AdaGrad
 /// SGD over hashed features, classes weighted by 1/√frequency (so rare categories are not
-/// drowned out), a temperature fitted on a held-out tenth, then the weights retrained on
+/// drowned out), the weights averaged over the second half of the epochs, a temperature fitted on a held-out tenth, then the weights retrained on
 /// every row and pruned of near-zero entries. Deterministic for a fixed seed: the order of
 /// every update comes from the seed.
 public enum ModelTrainer {
@@ -16,6 +16,13 @@ public enum ModelTrainer {
         public var calibrationShare = 0.1
         /// Weight classes by 1/√frequency.
         public var balanceClasses = true
+        /// Models trained with differently seeded orders whose weights are averaged (one
+        /// linear model in the end: prediction costs the same).
+        public var ensemble = 1
+        /// Average the weights over the second half of the epochs instead of keeping the
+        /// last pass's: SGD's last iterate jitters with the final shuffles; the average
+        /// generalises better (+0.004 macro-F1 on ten tuning splits, docs/CATEGORIZATION.md).
+        public var averageEpochs = true
 
         public init() {}
     }
@@ -74,13 +81,11 @@ public enum ModelTrainer {
             var calibration: [Sample] = []
             for sample in samples { if random.next() < threshold { calibration.append(sample) } else { fit.append(sample) } }
             if !calibration.isEmpty && Set(fit.map(\.label)).count >= 2 {
-                let partial = Weights(features: bucketOf.count, classes: labels.count)
-                partial.train(fit, classWeights: classWeights, options: options)
+                let partial = Weights.trained(fit, features: bucketOf.count, classes: labels.count, classWeights: classWeights, options: options)
                 temperature = partial.fitTemperature(calibration)
             }
         }
-        let final = Weights(features: bucketOf.count, classes: labels.count)
-        final.train(samples, classWeights: classWeights, options: options)
+        let final = Weights.trained(samples, features: bucketOf.count, classes: labels.count, classWeights: classWeights, options: options)
         return final.model(
             labels: labels, hasher: hasher, bucketOf: bucketOf, idf: idf, temperature: temperature,
             info: .init(trainingRows: rows.count, seed: options.seed, epochs: options.epochs, createdAt: now))
@@ -109,6 +114,27 @@ public enum ModelTrainer {
             gb = [Float](repeating: 0, count: classes)
         }
 
+        /// `options.ensemble` models, each seeded differently, averaged into one.
+        static func trained(_ samples: [Sample], features: Int, classes: Int, classWeights: [Float], options: Options) -> Weights {
+            let result = Weights(features: features, classes: classes)
+            let members = max(options.ensemble, 1)
+            for member in 0..<members {
+                var memberOptions = options
+                memberOptions.seed = options.seed &+ UInt64(member) &* 0x5851_F42D_4C95_7F2D
+                let model = Weights(features: features, classes: classes)
+                model.train(samples, classWeights: classWeights, options: memberOptions)
+                result.accumulate(model.w, model.b, scale: 1 / Float(members))
+            }
+            return result
+        }
+
+        func accumulate(_ otherW: [Float], _ otherB: [Float], scale: Float) {
+            w.withUnsafeMutableBufferPointer { w in
+                for i in otherW.indices { w[i] += otherW[i] * scale }
+            }
+            for c in 0..<classes { b[c] += otherB[c] * scale }
+        }
+
         func logits(_ sample: Sample, into z: inout [Float]) {
             for c in 0..<classes { z[c] = b[c] }
             w.withUnsafeBufferPointer { w in
@@ -134,7 +160,28 @@ public enum ModelTrainer {
             var order = Array(samples.indices)
             var z = [Float](repeating: 0, count: classes)
             let epsilon: Float = 1e-8
+            let averageFrom = options.averageEpochs ? options.epochs / 2 : options.epochs
+            var sumW: [Float] = []
+            var sumB: [Float] = []
+            defer {
+                if !sumW.isEmpty {
+                    let scale = 1 / Float(options.epochs - averageFrom)
+                    w = sumW.map { $0 * scale }
+                    b = sumB.map { $0 * scale }
+                }
+            }
             for epoch in 0..<options.epochs {
+                defer {
+                    if epoch >= averageFrom {
+                        if sumW.isEmpty {
+                            sumW = w
+                            sumB = b
+                        } else {
+                            sumW.withUnsafeMutableBufferPointer { sum in for i in w.indices { sum[i] += w[i] } }
+                            for c in 0..<classes { sumB[c] += b[c] }
+                        }
+                    }
+                }
                 var random = SplitMix64(seed: options.seed &+ UInt64(epoch) &* 0x9E37)
                 for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
                 for index in order {

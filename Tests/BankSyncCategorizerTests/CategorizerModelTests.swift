@@ -26,10 +26,12 @@ enum Toy {
         return rows
     }
 
-    static func train(seed: UInt64 = 7) throws -> CategoryModel {
+    static func train(seed: UInt64 = 7, averageEpochs: Bool = true, ensemble: Int = 1) throws -> CategoryModel {
         var options = ModelTrainer.Options()
         options.seed = seed
         options.bits = 16
+        options.averageEpochs = averageEpochs
+        options.ensemble = ensemble
         return try ModelTrainer.train(rows().map { ($0.input, $0.label) }, options: options, now: Date(timeIntervalSince1970: 1_780_000_000))
     }
 }
@@ -52,6 +54,20 @@ struct CategorizerModelTests {
         let second = try WeightsFile.encode(try Toy.train(seed: 7))
         #expect(first == second)
         #expect(try WeightsFile.encode(try Toy.train(seed: 8)) != first)
+    }
+
+    @Test("averaged and ensembled training are deterministic, differ from the last pass's weights, and still learn")
+    func averagedAndEnsembled() throws {
+        let lastPass = try WeightsFile.encode(try Toy.train(averageEpochs: false))
+        let averaged = try WeightsFile.encode(try Toy.train(averageEpochs: true))
+        let ensembled = try WeightsFile.encode(try Toy.train(ensemble: 3))
+        #expect(averaged != lastPass)
+        #expect(ensembled != averaged)
+        #expect(try WeightsFile.encode(try Toy.train(ensemble: 3)) == ensembled)
+        for model in [try Toy.train(averageEpochs: false), try Toy.train(), try Toy.train(ensemble: 3)] {
+            let right = Toy.rows(seedOffset: 5).filter { model.predict($0.input).label == $0.label }.count
+            #expect(right == Toy.rows().count, "every toy row is learned")
+        }
     }
 
     @Test("a weights file reads back to the same predictions")

@@ -43,6 +43,9 @@ struct CategorizerCommand: AsyncParsableCommand {
         @Option(help: "AdaGrad learning rate.") var learningRate: Float = ModelTrainer.Options().learningRate
         @Option(help: "L2 penalty per update.") var l2: Float = ModelTrainer.Options().l2
         @Flag(help: "Do not weight categories by 1/√frequency.") var unbalanced = false
+        @Option(help: "Models trained in differently seeded orders and averaged into one.") var ensemble = ModelTrainer.Options().ensemble
+        @Flag(inversion: .prefixedNo, help: "Average the weights over the second half of the epochs (default) or keep the last pass's.")
+        var averageEpochs = ModelTrainer.Options().averageEpochs
 
         var options: ModelTrainer.Options {
             var options = ModelTrainer.Options()
@@ -52,12 +55,15 @@ struct CategorizerCommand: AsyncParsableCommand {
             options.learningRate = learningRate
             options.l2 = l2
             options.balanceClasses = !unbalanced
+            options.ensemble = ensemble
+            options.averageEpochs = averageEpochs
             return options
         }
 
         func validate() throws {
             guard (1...200).contains(epochs) else { throw ValidationError("--epochs must be 1…200") }
             guard (10...24).contains(bits) else { throw ValidationError("--bits must be 10…24") }
+            guard (1...32).contains(ensemble) else { throw ValidationError("--ensemble must be 1…32") }
         }
     }
 
