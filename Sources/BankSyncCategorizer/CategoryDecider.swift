@@ -82,8 +82,7 @@ public struct CategoryDecider: Sendable {
                 case .regex: return regex?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
                 }
             case .amount(let low, let high):
-                let amount = transaction.amount.minorUnits
-                return (low.map { amount >= $0 } ?? true) && (high.map { amount <= $0 } ?? true)
+                return RuleCondition.amount(transaction.amount, within: low, high)
             case .direction(let direction):
                 return direction == .outflow ? transaction.amount.minorUnits < 0 : transaction.amount.minorUnits > 0
             case .account(let id):

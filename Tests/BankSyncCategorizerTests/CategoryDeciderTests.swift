@@ -59,6 +59,30 @@ struct CategoryDeciderTests {
         #expect(Self.decider.decide(transaction("PAY", merchant: "ACME Corporation", amount: 500_000), rules: rules, memory: none).0?.source != .rule)
     }
 
+    @Test("amount bounds are amounts of the row's currency whatever its exponent: 50.00 matches ¥50, $50.00 and 50.000 BHD, not ¥49 or 49.999 BHD")
+    func amountBoundsAcrossExponents() throws {
+        func money(_ minor: Int64, _ code: String) -> Money { Money(minorUnits: minor, currency: try! Currency(code: code)) }
+        // Rule: 50.00 ≤ amount ≤ 1,000.00 (stored as hundredths).
+        let (low, high): (Int64?, Int64?) = (5_000, 100_000)
+        let cases: [(Money, Bool)] = [
+            (money(5_000, "USD"), true), (money(4_999, "USD"), false), (money(100_000, "USD"), true), (money(100_001, "USD"), false),
+            (money(50, "JPY"), true), (money(49, "JPY"), false), (money(1_000, "JPY"), true), (money(1_001, "JPY"), false),
+            (money(50_000, "BHD"), true), (money(49_999, "BHD"), false), (money(1_000_000, "BHD"), true), (money(1_000_001, "BHD"), false),
+            (money(Int64.max, "JPY"), false), (money(Int64.min, "BHD"), false),
+        ]
+        for (amount, expected) in cases {
+            #expect(RuleCondition.amount(amount, within: low, high) == expected, "\(amount.minorUnits) \(amount.currency.code)")
+        }
+        #expect(RuleCondition.amount(money(Int64.min, "JPY"), within: nil, -5_000))
+        // Through the decider: a ¥1,000 purchase is "over 50", though 1,000 minor units are less than 5,000.
+        let rules = try CategoryDecider.Rules([rule("big", [.amount(minMinor: nil, maxMinor: -5_000)], "GENERAL_MERCHANDISE")])
+        var yen = transaction("SHOP")
+        yen.amount = money(-1_000, "JPY")
+        #expect(Self.decider.decide(yen, rules: rules, memory: [:]).0?.source == .rule)
+        yen.amount = money(-49, "JPY")
+        #expect(Self.decider.decide(yen, rules: rules, memory: [:]).0?.source != .rule)
+    }
+
     @Test("a rule with a bad regular expression or a category outside the taxonomy is refused, naming the rule")
     func badRules() {
         #expect(throws: CategorizerError.invalidData("rule \"r\": \"([\" is not a valid regular expression")) {

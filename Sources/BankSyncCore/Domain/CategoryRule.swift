@@ -38,7 +38,10 @@ public struct CategoryRule: Hashable, Sendable, Codable {
 public enum RuleCondition: Hashable, Sendable, Codable {
     /// The merchant name (cleaned) or the description, compared case-insensitively.
     case text(field: TextField, match: TextMatch, value: String)
-    /// The amount in minor units, BankSync's sign; either bound may be open (inclusive).
+    /// The amount, BankSync's sign; either bound may be open (inclusive). The bounds are
+    /// hundredths of the row's currency unit whatever that currency's exponent ("50.00" is
+    /// 5000, and matches ¥50 as well as $50.00 or 50.000 BHD); ``matches(amount:)`` compares
+    /// at a common scale.
     case amount(minMinor: Int64?, maxMinor: Int64?)
     /// Money out (negative) or in (positive).
     case direction(Direction)
@@ -47,4 +50,20 @@ public enum RuleCondition: Hashable, Sendable, Codable {
     public enum TextField: String, Hashable, Sendable, Codable { case merchant, description, providerCategory = "provider_category" }
     public enum TextMatch: String, Hashable, Sendable, Codable { case equals, contains, regex }
     public enum Direction: String, Hashable, Sendable, Codable { case outflow, inflow }
+}
+
+extension RuleCondition {
+    /// Whether `amount` lies within an amount condition's bounds (hundredths of its currency's
+    /// unit), compared exactly at the finer of the two scales.
+    public static func amount(_ amount: Money, within low: Int64?, _ high: Int64?) -> Bool {
+        // value × 10^(scale − exponent) against bound × 10^(scale − 2), in 128 bits.
+        let exponent = amount.currency.exponent
+        let scale = Swift.max(exponent, 2)
+        func power(_ n: Int) -> Int128 { (0..<n).reduce(1) { result, _ in result * 10 } }
+        let value = Int128(amount.minorUnits) * power(scale - exponent)
+        let boundFactor = power(scale - 2)
+        if let low, value < Int128(low) * boundFactor { return false }
+        if let high, value > Int128(high) * boundFactor { return false }
+        return true
+    }
 }
