@@ -225,6 +225,62 @@ struct APITests {
         }
     }
 
+    /// `value` with object members sorted by name and numbers compared by value (`1` = `1.0`).
+    static func canonical(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members): return .object(members.map { ($0.0, canonical($0.1)) }.sorted { $0.0 < $1.0 })
+        case .array(let items): return .array(items.map(canonical))
+        case .number(let text): return .number(Double(text).map { "\($0)" } ?? text)
+        default: return value
+        }
+    }
+
+    @Test("the direct transactions route writes every row exactly as the generated transaction operation does, and parses its query as the runtime does", arguments: TestEngine.available)
+    func directTransactionsRoute(engine: TestEngine) async throws {
+        try await APIHarness.run(engine) { h in
+            let (_, key) = try await h.tenant("A")
+            let seeded = try await Self.seeded(h, key: key)
+            // One row with a category (a user's choice), so the nested object and a number are compared too.
+            let (_, first) = try await h.call(.get, "/v1/transactions?user_id=\(seeded.user)&limit=1", key: key)
+            let chosen = try #require(first["data"]?.arrayValue?.first?["id"]?.stringValue)
+            #expect(try await h.call(.patch, "/v1/transactions/\(chosen)", key: key, json: #"{"category": "TRAVEL_FLIGHTS"}"#).0 == 200)
+            let (status, page) = try await h.call(.get, "/v1/transactions?user_id=\(seeded.user)&limit=40", key: key)
+            #expect(status == 200)
+            let rows = page["data"]?.arrayValue ?? []
+            #expect(rows.count == 40 && page["next_cursor"]?.stringValue != nil)
+            #expect(rows.contains { $0["category"]?["confidence"] != nil } && rows.contains { $0["removed_at"] == nil })
+            for row in rows {
+                let id = try #require(row["id"]?.stringValue)
+                // GET /v1/transactions/{id} is served by the generated code (JSONEncoder, the runtime's dates).
+                let (single, generated) = try await h.call(.get, "/v1/transactions/\(id)", key: key)
+                #expect(single == 200)
+                #expect(Self.canonical(row) == Self.canonical(generated), "\(row) vs \(generated)")
+                #expect(row["created_at"]?.stringValue?.count == 20 && row["created_at"]?.stringValue?.hasSuffix("Z") == true)
+            }
+            // Form-style query: '+' is a space, %XX decoded, the first of a repeated name wins, unknown names ignored.
+            let rowCategories: [String] = rows.compactMap { $0["category"]?["code"]?.stringValue }
+            let category = try #require(rowCategories.first)
+            let encoded = category.replacingOccurrences(of: "_", with: "%5F")
+            let (filteredStatus, filtered) = try await h.call(
+                .get, "/v1/transactions?user_id=\(seeded.user)&category=\(encoded)&category=NOPE&unknown=1&limit=500", key: key)
+            #expect(filteredStatus == 200)
+            let codes = filtered["data"]?.arrayValue?.compactMap { $0["category"]?["code"]?.stringValue } ?? []
+            #expect(!codes.isEmpty && codes.allSatisfy { $0 == category || $0.hasPrefix(category + "_") })
+            let (pendingStatus, pending) = try await h.call(.get, "/v1/transactions?user_id=\(seeded.user)&pending=false&limit=500", key: key)
+            #expect(pendingStatus == 200 && pending["data"]?.arrayValue?.allSatisfy { $0["status"]?.stringValue == "posted" } == true)
+            let refused: [(String, Int)] = [
+                ("/v1/transactions?user_id=\(seeded.user)&limit=ten", 400), ("/v1/transactions?user_id=\(seeded.user)&pending=yes", 400),
+                ("/v1/transactions?user_id=\(seeded.user)&from=%ZZ", 400), ("/v1/transactions?limit=5", 400),
+                ("/v1/transactions?user_id=someone+else", 404),
+            ]
+            for (uri, expected) in refused {
+                let (code, problem) = try await h.call(.get, uri, key: key)
+                #expect(code == expected && problem["status"]?.intValue == expected && problem["detail"]?.stringValue != nil, "\(uri): \(problem)")
+            }
+            #expect(try await h.call(.get, "/v1/transactions?user_id=\(seeded.user)", key: nil).0 == 401)
+        }
+    }
+
     @Test("bad input is refused as problem+json naming the field; bodies over 1 MiB are refused unread", arguments: TestEngine.available)
     func badInput(engine: TestEngine) async throws {
         try await APIHarness.run(engine) { h in

@@ -54,19 +54,27 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
 
     /// `YYYY-MM-DD`.
     public var description: String {
-        let zero = UInt8(ascii: "0")
-        return String(unsafeUninitializedCapacity: 10) { buffer in
-            buffer[0] = zero + UInt8(year / 1000 % 10)
-            buffer[1] = zero + UInt8(year / 100 % 10)
-            buffer[2] = zero + UInt8(year / 10 % 10)
-            buffer[3] = zero + UInt8(year % 10)
-            buffer[4] = UInt8(ascii: "-")
-            buffer[5] = zero + UInt8(month / 10)
-            buffer[6] = zero + UInt8(month % 10)
-            buffer[7] = UInt8(ascii: "-")
-            buffer[8] = zero + UInt8(day / 10)
-            buffer[9] = zero + UInt8(day % 10)
+        String(unsafeUninitializedCapacity: 10) { buffer in
+            write(into: buffer)
             return 10
+        }
+    }
+
+    /// Writes `YYYY-MM-DD` into the first ten bytes of `buffer`.
+    func write(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        Self.writeDigits(year, count: 4, into: buffer, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        Self.writeDigits(month, count: 2, into: buffer, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        Self.writeDigits(day, count: 2, into: buffer, at: 8)
+    }
+
+    /// The last `count` decimal digits of `value` (not negative), zero-padded, at `offset`.
+    static func writeDigits(_ value: Int, count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        var rest = value
+        for index in stride(from: offset + count - 1, through: offset, by: -1) {
+            buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
         }
     }
 

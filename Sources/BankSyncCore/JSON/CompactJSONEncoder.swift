@@ -33,7 +33,21 @@ public final class CompactJSONEncoder {
     @exclusivity(unchecked) var keyIndexes: [Int32: [String: Int32]] = [:]
     @exclusivity(unchecked) var output: [UInt8] = []
 
-    public init() {}
+    /// How `Date` values are written.
+    public enum DateEncoding: Sendable {
+        /// Through `Date`'s own `Encodable` form: seconds since 2001 (`JSONEncoder`'s default).
+        case deferredToDate
+        /// RFC 3339 text in UTC with whole seconds (``InternetTimestamp``), as `JSONEncoder`'s
+        /// `.iso8601` strategy and the OpenAPI runtime's default date transcoder write it.
+        case iso8601
+    }
+
+    /// How `Date` values are written; `.deferredToDate` unless set.
+    public var dateEncoding: DateEncoding
+
+    public init(dateEncoding: DateEncoding = .deferredToDate) {
+        self.dateEncoding = dateEncoding
+    }
 
     /// The JSON text of `value`.
     /// - Throws: `EncodingError.invalidValue` for a NaN or infinite float, or what `value`'s
@@ -153,6 +167,8 @@ public final class CompactJSONEncoder {
             encoder.set(index, .string, text: (value as! URL).absoluteString)
         } else if T.self == Decimal.self {
             encoder.set(index, .number, text: (value as! Decimal).description)
+        } else if T.self == Date.self, case .iso8601 = encoder.dateEncoding {
+            encoder.set(index, .string, text: InternetTimestamp.string(value as! Date))
         } else {
             try value.encode(to: ValueEncoder(encoder: encoder, index: index, codingPath: codingPath))
         }

@@ -305,7 +305,8 @@ struct APIHandler: APIProtocol {
                 conditions.append(.text(field: RuleCondition.TextField(rawValue: name.rawValue)!, match: RuleCondition.TextMatch(rawValue: match.rawValue)!, value: value))
             case .amount:
                 guard condition.min != nil || condition.max != nil else { throw APIProblem.invalid(field, "an amount condition needs min, max or both") }
-                // Amounts are decimal text; rules compare minor units of the row's currency (two decimals assumed here).
+                // Amounts are decimal text with up to two decimals, kept as hundredths of the row's currency
+                // unit (RuleCondition.amount compares them with rows of any exponent: ¥, $, BHD).
                 func minor(_ text: String?, _ name: String) throws -> Int64? {
                     guard let text else { return nil }
                     do { return try Money(parsing: text, currency: try Currency(code: "USD")).minorUnits } catch {

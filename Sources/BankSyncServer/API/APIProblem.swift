@@ -5,6 +5,7 @@ import BankSyncStore
 import Foundation
 public import HTTPTypes
 public import OpenAPIRuntime
+import Hummingbird
 
 /// An API error as RFC 9457 `application/problem+json`: a status, a title, a detail in words,
 /// and for invalid input the fields that were wrong. Handlers throw it; ``ProblemMiddleware``
@@ -111,14 +112,27 @@ struct ProblemMiddleware: ServerMiddleware {
                 // Errors the generated code raised before the handler ran are the client's.
                 fromHandler = serverError.causeDescription.contains("handler")
             }
-            var problem = APIProblem.from(underlying)
-            if problem.status == 500 && !fromHandler && !(underlying is StoreError) {
-                problem = .badRequest("the request does not match the API document: \(String(describing: underlying).prefix(300))")
-            }
-            log(operationID, problem, underlying)
+            let problem = self.problem(for: underlying, operationID: operationID, fromHandler: fromHandler)
             var response = HTTPResponse(status: .init(code: problem.status))
             response.headerFields[.contentType] = "application/problem+json"
             return (response, HTTPBody(problem.body))
         }
+    }
+
+    /// The problem `error` answers as, logged.
+    /// - Parameter fromHandler: false when the generated code raised it before the handler ran
+    ///   (the request did not match the document: a 400, not a 500).
+    func problem(for error: any Error, operationID: String, fromHandler: Bool) -> APIProblem {
+        var problem = APIProblem.from(error)
+        if problem.status == 500 && !fromHandler && !(error is StoreError) {
+            problem = .badRequest("the request does not match the API document: \(String(describing: error).prefix(300))")
+        }
+        log(operationID, problem, error)
+        return problem
+    }
+
+    /// ``problem(for:operationID:fromHandler:)`` as a Hummingbird response (for the direct routes).
+    func response(for error: any Error, operationID: String, fromHandler: Bool) -> Response {
+        APIKeyMiddleware<BasicRequestContext>.problem(problem(for: error, operationID: operationID, fromHandler: fromHandler))
     }
 }

@@ -148,6 +148,18 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Runs `body` on the SQLite connection (holding the session lock), for hot reads that
+    /// decode rows by position rather than through SQLKit. Nil in distributed mode, where
+    /// callers take ``withPostgresConnection(_:)``.
+    func withSQLiteConnection<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T? {
+        guard case .sqlite(let connection, let lock) = backend else { return nil }
+        do {
+            return try await lock.withLock { try await body(connection) }
+        } catch {
+            throw Database.translate(error)
+        }
+    }
+
     /// Runs `body` in one database transaction: committed if it returns, rolled back if it throws.
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await withSession { db in

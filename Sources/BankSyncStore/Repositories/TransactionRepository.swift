@@ -1,6 +1,8 @@
 public import BankSyncCore
 public import Foundation
 public import SQLKit
+import PostgresNIO
+import SQLiteNIO
 
 /// Transactions, written in batches and read as a user's feed.
 public struct TransactionRepository: Sendable {
@@ -269,20 +271,73 @@ public struct TransactionRepository: Sendable {
     public func page(userID: Identifier<User>, filter: PageFilter = PageFilter(), after: (date: CalendarDate, id: String)? = nil, limit: Int = 100) async throws
         -> [Transaction]
     {
-        var query = SQLQueryString("SELECT * FROM transactions WHERE user_id = \(bind: userID.rawValue) AND removed_at IS NULL")
-        if let account = filter.accountID { query = query + " AND account_id = \(bind: account.rawValue)" }
-        if let from = filter.from { query = query + " AND date >= \(bind: from.description)" }
-        if let to = filter.to { query = query + " AND date <= \(bind: to.description)" }
+        // Built by hand for each engine and decoded by column position: the API's transactions
+        // page runs this, and SQLKit's decoding by name (a lookup and a dynamic cast per cell)
+        // was a sixth of that request's CPU.
+        var binds: [PageBind] = [.text(userID.rawValue)]
+        var sql = "SELECT \(Self.selectList) FROM transactions WHERE user_id = \(placeholder(1)) AND removed_at IS NULL"
+        func add(_ condition: (Int) -> String, _ values: PageBind...) {
+            var numbers: [Int] = []
+            for value in values {
+                binds.append(value)
+                numbers.append(binds.count)
+            }
+            var text = condition(numbers[0])
+            for (index, number) in numbers.enumerated().dropFirst() { text = text.replacingOccurrences(of: "#\(index)", with: placeholder(number)) }
+            sql += text
+        }
+        if let account = filter.accountID { add({ " AND account_id = \(placeholder($0))" }, .text(account.rawValue)) }
+        if let from = filter.from { add({ " AND date >= \(placeholder($0))" }, .text(from.description)) }
+        if let to = filter.to { add({ " AND date <= \(placeholder($0))" }, .text(to.description)) }
         if let category = filter.category {
-            query = query + " AND (category = \(bind: category) OR category LIKE \(bind: category.replacingOccurrences(of: "_", with: "\\_") + "\\_%") ESCAPE '\\')"
+            add(
+                { " AND (category = \(placeholder($0)) OR category LIKE #1 ESCAPE '\\')" }, .text(category),
+                .text(category.replacingOccurrences(of: "_", with: "\\_") + "\\_%"))
         }
-        if let pending = filter.pending { query = query + " AND status = \(bind: pending ? "pending" : "posted")" }
+        if let pending = filter.pending { add({ " AND status = \(placeholder($0))" }, .text(pending ? "pending" : "posted")) }
         if let after {
-            query = query + " AND (date < \(bind: after.date.description) OR (date = \(bind: after.date.description) AND id > \(bind: after.id)))"
+            add({ " AND (date < \(placeholder($0)) OR (date = #1 AND id > #2))" }, .text(after.date.description), .text(after.date.description), .text(after.id))
         }
-        query = query + " ORDER BY date DESC, id LIMIT \(bind: limit)"
-        let finished = query
-        return try await database.withSession { db in try await db.raw(finished).all().map(Self.decode) }
+        add({ " ORDER BY date DESC, id LIMIT \(placeholder($0))" }, .integer(limit))
+        let statement = sql
+        let values = binds
+        if let rows = try await database.withSQLiteConnection({ connection in
+            try await connection.query(statement, values.map(\.sqlite)).map { try Self.decode(SQLiteCells(columns: $0.columns)) }
+        }) {
+            return rows
+        }
+        if let rows = try await database.withPostgresConnection({ connection in
+            var bindings = PostgresBindings(capacity: values.count)
+            for value in values {
+                switch value {
+                case .text(let text): bindings.append(text)
+                case .integer(let number): bindings.append(number)
+                }
+            }
+            var decoded: [Transaction] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: statement, binds: bindings), logger: database.logger) {
+                decoded.append(try Self.decode(PostgresCells(row: PostgresRandomAccessRow(row))))
+            }
+            return decoded
+        }) {
+            return rows
+        }
+        throw StoreError(.unreachable, "the database has no connection for the transactions page")
+    }
+
+    private func placeholder(_ number: Int) -> String { database.engine == .postgres ? "$\(number)" : "?" }
+
+    /// A value bound to the page query.
+    enum PageBind: Sendable {
+        case text(String)
+        case integer(Int)
+
+        var sqlite: SQLiteData {
+            switch self {
+            case .text(let text): .text(text)
+            case .integer(let number): .integer(number)
+            }
+        }
     }
 
     /// How many transactions an account has (removed ones included).
@@ -305,27 +360,108 @@ public struct TransactionRepository: Sendable {
         ]
     }
 
-    static func decode(_ row: any SQLRow) throws -> Transaction {
-        var category: CategoryAssignment?
-        if let name = try row.optionalText("category") {
-            category = CategoryAssignment(
-                category: name, confidence: try row.decode(column: "category_confidence", as: Double?.self) ?? 0,
-                source: try row.enumValue("category_source", as: CategorySource.self))
+    /// The columns a transaction row is read from, in the order ``decode(_:)-(TransactionCells)`` reads them.
+    static let selectColumns = [
+        "id", "account_id", "user_id", "provider_transaction_id", "status", "amount_minor", "currency", "date", "authorized_date",
+        "description", "merchant_name", "counterparty", "provider_category", "category", "category_confidence", "category_source",
+        "pending_transaction_id", "removed_at", "processed_at", "categorized_at", "category_note", "created_at", "updated_at",
+    ]
+    static let selectList = selectColumns.joined(separator: ", ")
+
+    static func decode(_ row: any SQLRow) throws -> Transaction { try decode(NamedCells(row: row)) }
+
+    /// A transaction from its cells, read by position in ``selectColumns``.
+    static func decode(_ cells: some TransactionCells) throws -> Transaction {
+        func required(_ index: Int) throws -> String {
+            guard let text = try cells.text(index) else { throw StoreError(.invalidData, "column \(selectColumns[index]) is NULL") }
+            return text
         }
+        func requiredInteger(_ index: Int) throws -> Int64 {
+            guard let number = try cells.integer(index) else { throw StoreError(.invalidData, "column \(selectColumns[index]) is NULL") }
+            return number
+        }
+        func value<E: RawRepresentable>(_ index: Int, as type: E.Type) throws -> E where E.RawValue == String {
+            let raw = try required(index)
+            guard let value = E(rawValue: raw) else { throw StoreError(.invalidData, "column \(selectColumns[index]) holds an unknown \(E.self) '\(raw)'") }
+            return value
+        }
+        func date(_ raw: String, _ index: Int) throws -> CalendarDate {
+            do { return try CalendarDate(parsing: raw) } catch { throw StoreError(.invalidData, "column \(selectColumns[index]) holds an invalid date '\(raw)'") }
+        }
+        var category: CategoryAssignment?
+        if let name = try cells.text(13) {
+            category = CategoryAssignment(category: name, confidence: try cells.real(14) ?? 0, source: try value(15, as: CategorySource.self))
+        }
+        let code = try required(6)
+        let currency: Currency
+        do { currency = try Currency(code: code) } catch { throw StoreError(.invalidData, "column currency holds an unknown currency '\(code)'") }
         return Transaction(
-            id: try row.identifier("id"), accountID: try row.identifier("account_id"),
-            userID: try row.identifier("user_id"), providerTransactionID: try row.text("provider_transaction_id"),
-            status: try row.enumValue("status", as: TransactionStatus.self),
-            amount: Money(minorUnits: try row.int64("amount_minor"), currency: try row.currency("currency")),
-            date: try row.calendarDate("date"), authorizedDate: try row.optionalCalendarDate("authorized_date"),
-            description: try row.text("description"), merchantName: try row.optionalText("merchant_name"),
-            counterparty: try row.optionalText("counterparty"), providerCategory: try row.optionalText("provider_category"),
-            category: category, pendingTransactionID: try row.optionalText("pending_transaction_id"),
-            removedAt: try row.optionalInstant("removed_at"), processedAt: try row.optionalInstant("processed_at"),
-            categorizedAt: try row.optionalInstant("categorized_at"), categoryNote: try row.optionalText("category_note"),
-            createdAt: try row.instant("created_at"),
-            updatedAt: try row.instant("updated_at"))
+            id: Identifier(try required(0)), accountID: Identifier(try required(1)), userID: Identifier(try required(2)),
+            providerTransactionID: try required(3), status: try value(4, as: TransactionStatus.self),
+            amount: Money(minorUnits: try requiredInteger(5), currency: currency), date: try date(try required(7), 7),
+            authorizedDate: try cells.text(8).map { try date($0, 8) }, description: try required(9), merchantName: try cells.text(10),
+            counterparty: try cells.text(11), providerCategory: try cells.text(12), category: category, pendingTransactionID: try cells.text(16),
+            removedAt: try cells.integer(17).map(Date.init(millisecondsSince1970:)), processedAt: try cells.integer(18).map(Date.init(millisecondsSince1970:)),
+            categorizedAt: try cells.integer(19).map(Date.init(millisecondsSince1970:)), categoryNote: try cells.text(20),
+            createdAt: Date(millisecondsSince1970: try requiredInteger(21)), updatedAt: Date(millisecondsSince1970: try requiredInteger(22)))
     }
+}
+
+/// A transaction row's cells by position in ``TransactionRepository/selectColumns``; nil is NULL.
+protocol TransactionCells {
+    func text(_ index: Int) throws -> String?
+    func integer(_ index: Int) throws -> Int64?
+    func real(_ index: Int) throws -> Double?
+}
+
+/// Any SQLKit row (`SELECT *` included), read by column name.
+struct NamedCells: TransactionCells {
+    let row: any SQLRow
+    func text(_ index: Int) throws -> String? { try row.decode(column: TransactionRepository.selectColumns[index], as: String?.self) }
+    func integer(_ index: Int) throws -> Int64? { try row.decode(column: TransactionRepository.selectColumns[index], as: Int64?.self) }
+    func real(_ index: Int) throws -> Double? { try row.decode(column: TransactionRepository.selectColumns[index], as: Double?.self) }
+}
+
+/// An SQLite row of the page query, read by position.
+struct SQLiteCells: TransactionCells {
+    let columns: [SQLiteColumn]
+
+    func text(_ index: Int) throws -> String? {
+        switch columns[index].data {
+        case .text(let text): return text
+        case .null: return nil
+        default: throw mismatch(index, "text")
+        }
+    }
+
+    func integer(_ index: Int) throws -> Int64? {
+        switch columns[index].data {
+        case .integer(let number): return Int64(number)
+        case .null: return nil
+        default: throw mismatch(index, "an integer")
+        }
+    }
+
+    func real(_ index: Int) throws -> Double? {
+        switch columns[index].data {
+        case .float(let number): return number
+        case .integer(let number): return Double(number)
+        case .null: return nil
+        default: throw mismatch(index, "a number")
+        }
+    }
+
+    private func mismatch(_ index: Int, _ expected: String) -> StoreError {
+        StoreError(.invalidData, "column \(TransactionRepository.selectColumns[index]) holds \(columns[index].data), not \(expected)")
+    }
+}
+
+/// A PostgreSQL row of the page query, read by position.
+struct PostgresCells: TransactionCells {
+    let row: PostgresRandomAccessRow
+    func text(_ index: Int) throws -> String? { try row[index].decode(String?.self) }
+    func integer(_ index: Int) throws -> Int64? { try row[index].decode(Int64?.self) }
+    func real(_ index: Int) throws -> Double? { try row[index].decode(Double?.self) }
 }
 
 /// A transaction's identity: the account and the provider's id for it.

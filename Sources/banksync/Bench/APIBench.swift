@@ -6,6 +6,7 @@ import BankSyncStore
 import Foundation
 import Hummingbird
 import Logging
+import SQLKit
 import ServiceLifecycle
 import Synchronization
 
@@ -74,6 +75,10 @@ struct APIBench: AsyncParsableCommand {
         for start in stride(from: 0, to: rows, by: 5_000) {
             _ = try await store.transactions.upsert((start..<min(start + 5_000, rows)).map { data.transaction($0, now: now) })
         }
+        // Statistics for the planner, as autovacuum (PostgreSQL) would gather them within a
+        // minute of a bulk load: without them PostgreSQL expects one row for the user and
+        // sorts all 50,000 instead of walking transactions_user_date (275-740 ms a page).
+        try await database.withSession { try await $0.raw("ANALYZE transactions").run() }
         guard let tenant = try await store.users.get(data.userID)?.tenantID else { throw Bootstrap.fail("the benchmark's user is missing") }
         let key = try await store.tenants.createAPIKey(tenantID: tenant, name: "bench").secret
         let queue = JobQueue(database: database, logger: logger)
