@@ -112,24 +112,6 @@ struct CompactJSONEncoderTests {
         #expect(try encoder.encodeToString(Decimal(string: "10.25")!) == "10.25")
     }
 
-    struct Stamped: Codable, Equatable {
-        var at: Date
-        var removed: Date?
-        var dates: [Date]
-    }
-
-    @Test("with .iso8601 dates are written as JSONEncoder's .iso8601 strategy writes them; the default stays .deferredToDate")
-    func iso8601Dates() throws {
-        let value = Stamped(
-            at: Date(timeIntervalSince1970: 1_795_776_951.75), removed: nil, dates: [Date(timeIntervalSince1970: -1), Date(timeIntervalSince1970: 0)])
-        let foundation = JSONEncoder()
-        foundation.dateEncodingStrategy = .iso8601
-        let ours = try CompactJSONEncoder(dateEncoding: .iso8601).encode(value)
-        #expect(String(decoding: ours, as: UTF8.self) == #"{"at":"2026-11-27T10:55:51Z","dates":["1969-12-31T23:59:59Z","1970-01-01T00:00:00Z"]}"#)
-        #expect(try Self.sameJSON(ours, try foundation.encode(value)))
-        #expect(try Self.sameJSON(try CompactJSONEncoder().encode(value), try JSONEncoder().encode(value)))
-    }
-
     @Test("a hand-written encode(to:) using every container call gives JSONEncoder's value")
     func everyContainerCall() throws {
         let bytes = try CompactJSONEncoder().encode(Handwritten())

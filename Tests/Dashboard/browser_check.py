@@ -20,6 +20,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 from selenium.webdriver.common.by import By
 
 failures = []
@@ -74,6 +75,16 @@ def main():
     browser = webdriver.Chrome(service=Service(driver_path), options=options)
     browser.set_page_load_timeout(60)
 
+    def eventually(condition, timeout=15):
+        """Whether `condition` holds within `timeout` seconds: the answer to a form post may
+        land after click() returns, so a check right after a click waits for it rather than
+        read the page that was still showing."""
+        try:
+            WebDriverWait(browser, timeout).until(lambda _: condition())
+            return True
+        except Exception:
+            return False
+
     def shot(name):
         if args.screenshots:
             os.makedirs(args.screenshots, exist_ok=True)
@@ -88,12 +99,12 @@ def main():
         check(browser.current_url.endswith("/dashboard/login"), "an anonymous visit lands on the sign-in page")
         browser.find_element(By.NAME, "key").send_keys("bsk_not-a-key")
         browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-        check("not a live API key" in browser.page_source, "a wrong key is refused with a message")
+        check(eventually(lambda: "not a live API key" in browser.page_source), "a wrong key is refused with a message")
         browser.find_element(By.NAME, "key").send_keys(key)
         browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
         # Connections.
-        check(browser.current_url.rstrip("/").endswith("/dashboard"), "signing in opens the connections page")
+        check(eventually(lambda: browser.current_url.rstrip("/").endswith("/dashboard")), "signing in opens the connections page")
         rows = browser.find_elements(By.CSS_SELECTOR, "#connections tr")
         text = browser.find_element(By.ID, "connections").text
         for provider in ["plaid", "teller", "gocardless"]:
@@ -103,7 +114,7 @@ def main():
         check(len(browser.find_elements(By.CSS_SELECTOR, "#connections a[href^='/dashboard/accounts/']")) >= 10, "the accounts are listed under them")
         shot("dashboard-connections.png")
         browser.find_element(By.XPATH, "//button[text()='Sync now']").click()
-        check("Sync requested" in browser.page_source, "'Sync now' requests a sync and says so")
+        check(eventually(lambda: "Sync requested" in browser.page_source), "'Sync now' requests a sync and says so")
 
         # An account and its chart.
         browser.find_element(By.XPATH, "//table[@id='connections']//a[starts-with(@href, '/dashboard/accounts/') and contains(., 'Checking')]").click()
@@ -123,7 +134,7 @@ def main():
         editor = browser.find_element(By.CSS_SELECTOR, "#transactions input[name=category]")
         editor.send_keys("ENTERTAINMENT_SPORTING_EVENTS_AMUSEMENT_PARKS_AND_MUSEUMS")
         editor.find_element(By.XPATH, "following-sibling::button").click()
-        check("is now ENTERTAINMENT_SPORTING_EVENTS_AMUSEMENT_PARKS_AND_MUSEUMS" in browser.page_source, "the inline editor saves a category")
+        check(eventually(lambda: "is now ENTERTAINMENT_SPORTING_EVENTS_AMUSEMENT_PARKS_AND_MUSEUMS" in browser.page_source), "the inline editor saves a category")
         check("user" in browser.find_element(By.ID, "transactions").text, "the edited row shows the user as its source")
 
         # Jobs.

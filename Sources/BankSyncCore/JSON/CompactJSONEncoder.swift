@@ -33,21 +33,7 @@ public final class CompactJSONEncoder {
     @exclusivity(unchecked) var keyIndexes: [Int32: [String: Int32]] = [:]
     @exclusivity(unchecked) var output: [UInt8] = []
 
-    /// How `Date` values are written.
-    public enum DateEncoding: Sendable {
-        /// Through `Date`'s own `Encodable` form: seconds since 2001 (`JSONEncoder`'s default).
-        case deferredToDate
-        /// RFC 3339 text in UTC with whole seconds (``InternetTimestamp``), as `JSONEncoder`'s
-        /// `.iso8601` strategy and the OpenAPI runtime's default date transcoder write it.
-        case iso8601
-    }
-
-    /// How `Date` values are written; `.deferredToDate` unless set.
-    public var dateEncoding: DateEncoding
-
-    public init(dateEncoding: DateEncoding = .deferredToDate) {
-        self.dateEncoding = dateEncoding
-    }
+    public init() {}
 
     /// The JSON text of `value`.
     /// - Throws: `EncodingError.invalidValue` for a NaN or infinite float, or what `value`'s
@@ -167,8 +153,6 @@ public final class CompactJSONEncoder {
             encoder.set(index, .string, text: (value as! URL).absoluteString)
         } else if T.self == Decimal.self {
             encoder.set(index, .number, text: (value as! Decimal).description)
-        } else if T.self == Date.self, case .iso8601 = encoder.dateEncoding {
-            encoder.set(index, .string, text: InternetTimestamp.string(value as! Date))
         } else {
             try value.encode(to: ValueEncoder(encoder: encoder, index: index, codingPath: codingPath))
         }
@@ -215,59 +199,11 @@ public final class CompactJSONEncoder {
         }
     }
 
-    private func writeUnsigned(_ value: UInt64) {
-        if value < 10 {
-            output.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            for position in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[position]) }
-        }
-    }
+    private func writeUnsigned(_ value: UInt64) { output.appendJSONUnsigned(value) }
 
-    private func writeInteger(_ value: Int64) {
-        if value < 0 {
-            output.append(UInt8(ascii: "-"))
-            writeUnsigned(value.magnitude)
-        } else {
-            writeUnsigned(UInt64(value))
-        }
-    }
+    private func writeInteger(_ value: Int64) { output.appendJSONInteger(value) }
 
-    private func writeString(_ string: String) {
-        output.append(UInt8(ascii: "\""))
-        var string = string
-        string.withUTF8 { bytes in
-            var start = 0
-            for (position, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<position]))
-                start = position + 1
-                output.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
-                case 0x0a: output.append(UInt8(ascii: "n"))
-                case 0x0d: output.append(UInt8(ascii: "r"))
-                case 0x09: output.append(UInt8(ascii: "t"))
-                case 0x08: output.append(UInt8(ascii: "b"))
-                case 0x0c: output.append(UInt8(ascii: "f"))
-                default:
-                    output.append(contentsOf: "u00".utf8)
-                    output.append(ASCIIHex.digit(byte >> 4))
-                    output.append(ASCIIHex.digit(byte & 0x0f))
-                }
-            }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
-        }
-        output.append(UInt8(ascii: "\""))
-    }
+    private func writeString(_ string: String) { output.appendJSONString(string) }
 
 }
 
@@ -442,4 +378,66 @@ struct JSONKey: CodingKey {
     }
     init?(stringValue: String) { self.init(stringValue) }
     init?(intValue: Int) { self.init(index: intValue) }
+}
+
+/// JSON's scalar forms appended to a byte buffer: ``CompactJSONEncoder``'s writers, public for
+/// callers that write a known shape directly (the API's transactions page).
+extension [UInt8] {
+    /// `value` in decimal.
+    public mutating func appendJSONUnsigned(_ value: UInt64) {
+        if value < 10 {
+            append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        var rest = value
+        Swift.withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for position in stride(from: count - 1, through: 0, by: -1) { append(buffer[position]) }
+        }
+    }
+
+    /// `value` in decimal, with a minus sign when negative.
+    public mutating func appendJSONInteger(_ value: Int64) {
+        if value < 0 {
+            append(UInt8(ascii: "-"))
+            appendJSONUnsigned(value.magnitude)
+        } else {
+            appendJSONUnsigned(UInt64(value))
+        }
+    }
+
+    /// `string` quoted, with quotation marks, backslashes and control characters escaped (as `JSONEncoder` does;
+    /// other characters as UTF-8).
+    public mutating func appendJSONString(_ string: String) {
+        append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { bytes in
+            var start = 0
+            for (position, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<position]))
+                start = position + 1
+                append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): append(byte)
+                case 0x0a: append(UInt8(ascii: "n"))
+                case 0x0d: append(UInt8(ascii: "r"))
+                case 0x09: append(UInt8(ascii: "t"))
+                case 0x08: append(UInt8(ascii: "b"))
+                case 0x0c: append(UInt8(ascii: "f"))
+                default:
+                    append(contentsOf: "u00".utf8)
+                    append(ASCIIHex.digit(byte >> 4))
+                    append(ASCIIHex.digit(byte & 0x0f))
+                }
+            }
+            append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+        }
+        append(UInt8(ascii: "\""))
+    }
 }

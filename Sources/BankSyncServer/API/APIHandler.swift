@@ -199,7 +199,13 @@ struct APIHandler: APIProtocol {
     // MARK: Transactions
 
     func listTransactions(_ input: Operations.ListTransactions.Input) async throws -> Operations.ListTransactions.Output {
-        let query = input.query
+        let page = try await transactionPage(input.query)
+        return .ok(.init(body: .json(.init(data: page.rows.map(Self.transaction), nextCursor: page.nextCursor))))
+    }
+
+    /// The rows and next cursor of a transactions page: ``listTransactions(_:)``'s work, shared
+    /// with the direct route that writes them without the generated types (``TransactionPageJSON``).
+    func transactionPage(_ query: Operations.ListTransactions.Input.Query) async throws -> (rows: [Transaction], nextCursor: String?) {
         let user = try await user(query.userId)
         let limit = try Self.limit(query.limit)
         var filter = TransactionRepository.PageFilter(
@@ -211,8 +217,7 @@ struct APIHandler: APIProtocol {
         }
         let after = try query.cursor.map(Self.decodeCursor)
         let rows = try await store.transactions.page(userID: user.id, filter: filter, after: after, limit: limit)
-        let next = rows.count == limit ? rows.last.map(Self.encodeCursor) : nil
-        return .ok(.init(body: .json(.init(data: rows.map(Self.transaction), nextCursor: next))))
+        return (rows, rows.count == limit ? rows.last.map(Self.encodeCursor) : nil)
     }
 
     func getTransaction(_ input: Operations.GetTransaction.Input) async throws -> Operations.GetTransaction.Output {
