@@ -166,11 +166,11 @@ public final class CompactJSONEncoder {
         case .unset: output.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])  // encoded nothing: an empty object
         case .null: output.append(contentsOf: "null".utf8)
         case .bool: output.append(contentsOf: node.bits == 1 ? "true".utf8 : "false".utf8)
-        case .int: writeInteger(Int64(bitPattern: node.bits))
-        case .uint: writeUnsigned(node.bits)
+        case .int: output.appendJSONInteger(Int64(bitPattern: node.bits))
+        case .uint: output.appendJSONUnsigned(node.bits)
         case .double: output.append(contentsOf: Double(bitPattern: node.bits).description.utf8)
         case .float: output.append(contentsOf: Float(bitPattern: UInt32(truncatingIfNeeded: node.bits)).description.utf8)
-        case .string: writeString(node.text)
+        case .string: output.appendJSONString(node.text)
         case .number: output.append(contentsOf: node.text.utf8)
         case .object:
             output.append(UInt8(ascii: "{"))
@@ -179,7 +179,7 @@ public final class CompactJSONEncoder {
             while cursor >= 0 {
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(nodes[Int(cursor)].key)
+                output.appendJSONString(nodes[Int(cursor)].key)
                 output.append(UInt8(ascii: ":"))
                 write(cursor)
                 cursor = nodes[Int(cursor)].next
@@ -198,12 +198,6 @@ public final class CompactJSONEncoder {
             output.append(UInt8(ascii: "]"))
         }
     }
-
-    private func writeUnsigned(_ value: UInt64) { output.appendJSONUnsigned(value) }
-
-    private func writeInteger(_ value: Int64) { output.appendJSONInteger(value) }
-
-    private func writeString(_ string: String) { output.appendJSONString(string) }
 
 }
 

@@ -245,8 +245,6 @@ struct ClaimStatement: PostgresPreparedStatement {
     }
 }
 
-/// Batched completion on PostgreSQL, prepared once per pooled connection. Empty strings stand
-/// for no result.
 /// The completion's UPDATE: many jobs at once through `unnest`, only those still running under
 /// the worker (`$1` ids, `$2` results with "" for none, `$3` worker, `$4` now).
 private let completeUpdateSQL = """
@@ -257,15 +255,36 @@ private let completeUpdateSQL = """
     WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
     """
 
-/// The parameters both completion statements bind, in `$1…$4` order.
-protocol CompletionStatement: PostgresPreparedStatement where Row == Void {
-    var ids: [String] { get }
-    var results: [String] { get }
-    var worker: String { get }
-    var now: Int64 { get }
+/// The text of one kind of batched completion.
+protocol CompletionSQL {
+    static var name: String { get }
+    static var sql: String { get }
 }
 
-extension CompletionStatement {
+/// A batch in which no job holds a lock key: the UPDATE alone.
+enum CompletionWithoutLocks: CompletionSQL {
+    static let name = "banksync_jobs_complete_nolocks_v1"
+    static let sql = completeUpdateSQL
+}
+
+/// The UPDATE, and the lock keys of the completed jobs released, in one statement.
+enum CompletionReleasingLocks: CompletionSQL {
+    static let name = "banksync_jobs_complete_v1"
+    static let sql = "WITH done AS (\n" + completeUpdateSQL + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
+}
+
+/// Batched completion, prepared once per pooled connection; binds `$1…$4`. Empty strings
+/// stand for no result.
+struct CompletionStatement<Kind: CompletionSQL>: PostgresPreparedStatement {
+    static var name: String { Kind.name }
+    static var sql: String { Kind.sql }
+    typealias Row = Void
+
+    var ids: [String]
+    var results: [String]
+    var worker: String
+    var now: Int64
+
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 4)
         bindings.append(TextArray(ids))
@@ -278,29 +297,10 @@ extension CompletionStatement {
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
-/// ``CompleteStatement`` for a batch in which no job holds a lock key: the UPDATE alone.
-struct CompleteWithoutLocksStatement: CompletionStatement {
-    static let name = "banksync_jobs_complete_nolocks_v1"
-    static let sql = completeUpdateSQL
-    typealias Row = Void
-
-    var ids: [String]
-    var results: [String]
-    var worker: String
-    var now: Int64
-}
-
-/// Completes many jobs and releases their lock keys, in one statement.
-struct CompleteStatement: CompletionStatement {
-    static let name = "banksync_jobs_complete_v1"
-    static let sql = "WITH done AS (\n" + completeUpdateSQL + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
-    typealias Row = Void
-
-    var ids: [String]
-    var results: [String]
-    var worker: String
-    var now: Int64
-}
+/// Completes many jobs and releases their lock keys.
+typealias CompleteStatement = CompletionStatement<CompletionReleasingLocks>
+/// ``CompleteStatement`` for a batch in which no job holds a lock key.
+typealias CompleteWithoutLocksStatement = CompletionStatement<CompletionWithoutLocks>
 
 /// The two insert statements: their parameters are listed once and bound either as a prepared
 /// statement's (``makeBindings()``) or through SQLKit inside a caller's transaction (``values``).

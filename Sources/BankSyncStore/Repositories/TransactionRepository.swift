@@ -274,31 +274,27 @@ public struct TransactionRepository: Sendable {
         // Built by hand for each engine and decoded by column position: the API's transactions
         // page runs this, and SQLKit's decoding by name (a lookup and a dynamic cast per cell)
         // was a sixth of that request's CPU.
-        var binds: [PageBind] = [.text(userID.rawValue)]
-        var sql = "SELECT \(Self.selectList) FROM transactions WHERE user_id = \(placeholder(1)) AND removed_at IS NULL"
-        func add(_ condition: (Int) -> String, _ values: PageBind...) {
-            var numbers: [Int] = []
-            for value in values {
-                binds.append(value)
-                numbers.append(binds.count)
-            }
-            var text = condition(numbers[0])
-            for (index, number) in numbers.enumerated().dropFirst() { text = text.replacingOccurrences(of: "#\(index)", with: placeholder(number)) }
-            sql += text
+        var binds: [PageBind] = []
+        let postgres = database.engine == .postgres
+        /// Binds `value` and returns its placeholder (`$n` or `?`, in bind order).
+        func bind(_ value: PageBind) -> String {
+            binds.append(value)
+            return postgres ? "$\(binds.count)" : "?"
         }
-        if let account = filter.accountID { add({ " AND account_id = \(placeholder($0))" }, .text(account.rawValue)) }
-        if let from = filter.from { add({ " AND date >= \(placeholder($0))" }, .text(from.description)) }
-        if let to = filter.to { add({ " AND date <= \(placeholder($0))" }, .text(to.description)) }
+        var sql = "SELECT \(Self.selectList) FROM transactions WHERE user_id = \(bind(.text(userID.rawValue))) AND removed_at IS NULL"
+        if let account = filter.accountID { sql += " AND account_id = \(bind(.text(account.rawValue)))" }
+        if let from = filter.from { sql += " AND date >= \(bind(.text(from.description)))" }
+        if let to = filter.to { sql += " AND date <= \(bind(.text(to.description)))" }
         if let category = filter.category {
-            add(
-                { " AND (category = \(placeholder($0)) OR category LIKE #1 ESCAPE '\\')" }, .text(category),
-                .text(category.replacingOccurrences(of: "_", with: "\\_") + "\\_%"))
+            let pattern = category.replacingOccurrences(of: "_", with: "\\_") + "\\_%"
+            sql += " AND (category = \(bind(.text(category))) OR category LIKE \(bind(.text(pattern))) ESCAPE '\\')"
         }
-        if let pending = filter.pending { add({ " AND status = \(placeholder($0))" }, .text(pending ? "pending" : "posted")) }
+        if let pending = filter.pending { sql += " AND status = \(bind(.text(pending ? "pending" : "posted")))" }
         if let after {
-            add({ " AND (date < \(placeholder($0)) OR (date = #1 AND id > #2))" }, .text(after.date.description), .text(after.date.description), .text(after.id))
+            let date = after.date.description
+            sql += " AND (date < \(bind(.text(date))) OR (date = \(bind(.text(date))) AND id > \(bind(.text(after.id)))))"
         }
-        add({ " ORDER BY date DESC, id LIMIT \(placeholder($0))" }, .integer(limit))
+        sql += " ORDER BY date DESC, id LIMIT \(bind(.integer(limit)))"
         let statement = sql
         let values = binds
         if let rows = try await database.withSQLiteConnection({ connection in
@@ -324,8 +320,6 @@ public struct TransactionRepository: Sendable {
         }
         throw StoreError(.unreachable, "the database has no connection for the transactions page")
     }
-
-    private func placeholder(_ number: Int) -> String { database.engine == .postgres ? "$\(number)" : "?" }
 
     /// A value bound to the page query.
     enum PageBind: Sendable {
