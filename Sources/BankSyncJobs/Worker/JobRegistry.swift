@@ -47,11 +47,11 @@ public struct JobRegistry: Sendable {
         _ definition: JobDefinition<Payload, Output>,
         handler: @escaping @Sendable (Payload, JobContext) async throws -> Output
     ) {
-        let decoder = JSONDecoder()
+        let decoder = CompactJSONDecoder()
         entries[definition.name] = Entry(options: definition.options, payloadType: "\(Payload.self)") { text, context in
             let payload: Payload
             do {
-                payload = try decoder.decode(Payload.self, from: Data(text.utf8))
+                payload = try decoder.decode(Payload.self, from: text)
             } catch {
                 throw PayloadDecodingError(job: definition.name, type: "\(Payload.self)", reason: "\(error)")
             }
