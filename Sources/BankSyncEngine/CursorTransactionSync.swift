@@ -72,7 +72,7 @@ public struct CursorTransactionSync: Sendable {
             counts.reconciled = settlements.count
             counts.removed = try await store.database.transaction { [saved, addedCount] db in
                 try await store.transactions.write(rows, on: db)
-                for (pending, posted) in settlements { try await store.transactions.carryUserCategory(from: pending, to: posted, on: db) }
+                try await store.transactions.carryUserCategories(settlements.map { (pending: $0.0, posted: $0.1) }, on: db)
                 try await store.transactionLinks.record(
                     settlements.map {
                         TransactionLink(

@@ -117,11 +117,13 @@ public struct WindowTransactionSync: Sendable {
                 pendingTransactionID: source.pendingTransactionID ?? settledBy[row.key] ?? storedLinks[row.key], createdAt: now)
         }
         try await store.transactions.write(writes, on: db)
-        for settlement in plan.settlements {
-            try await store.transactions.carryUserCategory(
-                from: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),
-                to: TransactionKey(accountID: account.id, providerTransactionID: settlement.postedKey), on: db)
-        }
+        try await store.transactions.carryUserCategories(
+            plan.settlements.map { settlement in
+                (
+                    pending: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),
+                    posted: TransactionKey(accountID: account.id, providerTransactionID: settlement.postedKey)
+                )
+            }, on: db)
         try await store.transactionLinks.record(
             plan.settlements.map { settlement in
                 let stated = incoming[settlement.postedKey]?.pendingTransactionID == settlement.pendingKey

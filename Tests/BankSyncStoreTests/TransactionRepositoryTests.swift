@@ -50,6 +50,56 @@ struct TransactionRepositoryTests {
         }
     }
 
+    @Test("settlements in one batch: each posted row takes its pending row's user category, the last named wins, links replace older ones", arguments: TestEngine.available)
+    func batchedSettlements(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let account = fixture.account.id
+            func key(_ id: String) -> TransactionKey { TransactionKey(accountID: account, providerTransactionID: id) }
+            // p0…p2199 pending (every third with the user's category), s0…s2199 posted: more than one statement's worth.
+            var rows: [Transaction] = []
+            for i in 0..<2_200 {
+                var pending = try fixture.transaction("p\(i)", amount: "-1.00", status: .pending)
+                if i % 3 == 0 { pending.category = CategoryAssignment(category: "user-\(i)", confidence: 1, source: .user) }
+                rows.append(pending)
+                var posted = try fixture.transaction("s\(i)", amount: "-1.00")
+                posted.category = CategoryAssignment(category: "FOOD_AND_DRINK", confidence: 0.5, source: .model)
+                rows.append(posted)
+            }
+            try await store.transactions.upsert(rows)
+            let old = Date(timeIntervalSince1970: 1_700_000_000)
+            let now = Date(timeIntervalSince1970: 1_780_000_000.123)
+            try await store.database.transaction { db in
+                try await store.transactionLinks.record(
+                    [TransactionLink(accountID: account, postedProviderID: "s1", pendingProviderID: "old", method: "matcher", confidence: 0.7, createdAt: old)], on: db)
+            }
+            #expect(try await store.transactionLinks.undo(accountID: account, postedProviderID: "s1", at: old))
+            var settlements = (0..<2_200).map { (pending: key("p\($0)"), posted: key("s\($0)")) }
+            settlements.append((pending: key("p3"), posted: key("s1")))  // s1 named again: p3's choice wins
+            try await store.database.transaction { db in
+                try await store.transactions.carryUserCategories(settlements, on: db)
+                try await store.transactionLinks.record(
+                    settlements.map {
+                        TransactionLink(
+                            accountID: account, postedProviderID: $0.posted.providerTransactionID, pendingProviderID: $0.pending.providerTransactionID,
+                            method: "provider", confidence: 0.123456789, createdAt: now)
+                    }, on: db)
+            }
+            for i in [0, 1, 2, 3, 2_196, 2_197, 2_199] {
+                let posted = try #require(try await store.transactions.find(accountID: account, providerTransactionID: "s\(i)"))
+                let expected = i == 1 ? "user-3" : (i % 3 == 0 ? "user-\(i)" : "FOOD_AND_DRINK")
+                #expect(posted.category?.category == expected, "s\(i)")
+                #expect(posted.category?.source == (expected == "FOOD_AND_DRINK" ? .model : .user), "s\(i)")
+            }
+            let links = try await store.transactionLinks.list(accountID: account)
+            #expect(links.count == 2_200)
+            let replaced = try #require(links.first { $0.postedProviderID == "s1" })
+            #expect(replaced.pendingProviderID == "p3" && replaced.method == "provider" && replaced.undoneAt == nil)
+            #expect(replaced.confidence == 0.123456789 && replaced.createdAt == Date(millisecondsSince1970: now.millisecondsSince1970))
+            #expect(links.first { $0.postedProviderID == "s2199" }?.pendingProviderID == "p2199")
+        }
+    }
+
     @Test("re-syncing a transaction updates it in place: same id, no duplicate", arguments: TestEngine.available)
     func updateInPlace(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

@@ -197,19 +197,55 @@ public struct TransactionRepository: Sendable {
         ).all().map(Self.decode)
     }
 
-    /// Gives the posted row the category the user chose on the pending row it replaced.
-    public func carryUserCategory(from pending: TransactionKey, to posted: TransactionKey, on db: any SQLDatabase) async throws {
-        try await db.raw(
-            """
-            UPDATE transactions SET category = p.category, category_confidence = p.category_confidence,
-                category_source = p.category_source, categorized_at = p.categorized_at
-            FROM (SELECT category, category_confidence, category_source, categorized_at FROM transactions
-                  WHERE account_id = \(bind: pending.accountID.rawValue) AND provider_transaction_id = \(bind: pending.providerTransactionID)
-                    AND category_source = 'user') AS p
-            WHERE transactions.account_id = \(bind: posted.accountID.rawValue)
-              AND transactions.provider_transaction_id = \(bind: posted.providerTransactionID)
-            """
-        ).run()
+    /// Gives each posted row the category the user chose on the pending row it replaced, for
+    /// many settlements in one statement per 2,000 (rows without a user's choice on the pending
+    /// side are left alone). A posted row named twice takes its last pending row's choice.
+    /// The pending side is read as it was before the statement: a row that is both a posted
+    /// row here and a pending row of another pair passes on its old category, not the one it
+    /// receives (settlement chains do not happen within one sync).
+    public func carryUserCategories(_ settlements: [(pending: TransactionKey, posted: TransactionKey)], on db: any SQLDatabase) async throws {
+        guard !settlements.isEmpty else { return }
+        var position: [TransactionKey: Int] = [:]
+        var unique: [(pending: TransactionKey, posted: TransactionKey)] = []
+        unique.reserveCapacity(settlements.count)
+        for settlement in settlements {
+            if let index = position[settlement.posted] {
+                unique[index] = settlement
+            } else {
+                position[settlement.posted] = unique.count
+                unique.append(settlement)
+            }
+        }
+        let postgres = database.engine == .postgres
+        let element = postgres ? "r" : "j.value"
+        let source = postgres ? "jsonb_array_elements(" : "json_each("
+        let sourceEnd = postgres ? "::jsonb) AS r" : ") AS j"
+        for start in stride(from: 0, to: unique.count, by: Self.rowsPerStatement) {
+            let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
+            var rows = JSONRows(reservingRows: chunk.count, bytesPerRow: 120)
+            for (pending, posted) in chunk {
+                rows.beginRow()
+                rows.string(pending.accountID.rawValue)
+                rows.string(pending.providerTransactionID)
+                rows.string(posted.accountID.rawValue)
+                rows.string(posted.providerTransactionID)
+                rows.endRow()
+            }
+            try await db.execute(
+                sql: SQLQueryString(
+                    """
+                    UPDATE transactions SET category = p.category, category_confidence = p.category_confidence,
+                        category_source = p.category_source, categorized_at = p.categorized_at
+                    FROM (SELECT \(unsafeRaw: element) ->> 2 AS posted_account, \(unsafeRaw: element) ->> 3 AS posted_id,
+                            t.category, t.category_confidence, t.category_source, t.categorized_at
+                          FROM \(unsafeRaw: source)\(bind: rows.text())\(unsafeRaw: sourceEnd)
+                          JOIN transactions AS t ON t.account_id = \(unsafeRaw: element) ->> 0
+                            AND t.provider_transaction_id = \(unsafeRaw: element) ->> 1
+                          WHERE t.category_source = 'user') AS p
+                    WHERE transactions.account_id = p.posted_account AND transactions.provider_transaction_id = p.posted_id
+                    """)
+            ) { _ in }
+        }
     }
 
     /// The transaction with `id`, or nil.
