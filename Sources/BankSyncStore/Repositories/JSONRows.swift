@@ -4,7 +4,7 @@
 /// A multi-row `VALUES (?, ?, …), …` statement costs its engine a parse and plan per row (on
 /// SQLite, compiling a 1,000-row upsert was a fifth of the sync pipeline's CPU) and the client
 /// an encoded bind per value. One JSON parameter keeps the statement text fixed and small;
-/// the engine's own C JSON reader unpacks the rows (SQLite `json_each`, PostgreSQL
+/// the engine's own C JSON reader unpacks the rows (SQLite `jsonb_each`, PostgreSQL
 /// `jsonb_array_elements`).
 struct JSONRows {
     private(set) var bytes: [UInt8] = [UInt8(ascii: "[")]

@@ -83,7 +83,7 @@ public struct TransactionLinkRepository: Sendable {
     static let sqliteInsert: (prefix: String, suffix: String) = (
         """
         INSERT INTO transaction_links (account_id, posted_provider_id, pending_provider_id, method, confidence, created_at)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM jsonb_each(
         """,
         ") WHERE true" + conflict
     )
