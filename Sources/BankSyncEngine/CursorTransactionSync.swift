@@ -70,8 +70,10 @@ public struct CursorTransactionSync: Sendable {
             saved.lastSyncedAt = now
             saved.updatedAt = now
             counts.reconciled = settlements.count
+            // Encoded before the transaction opens (on SQLite it holds the only writer).
+            let encoded = TransactionRepository.encode(rows)
             counts.removed = try await store.database.transaction { [saved, addedCount] db in
-                try await store.transactions.write(rows, on: db)
+                try await store.transactions.write(encoded, on: db)
                 try await store.transactions.carryUserCategories(settlements.map { (pending: $0.0, posted: $0.1) }, on: db)
                 try await store.transactionLinks.record(
                     settlements.map {

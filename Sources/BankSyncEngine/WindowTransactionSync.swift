@@ -43,27 +43,38 @@ public struct WindowTransactionSync: Sendable {
             let lastDay = connection.cursor.flatMap { try? CalendarDate(parsing: $0) }
             var from = lastDay.map { $0.adding(days: -overlapDays) } ?? today.adding(days: -initialDays)
             if let days { from = min(from, today.adding(days: -days)) }
-            var fetched: [(Account, TransactionWindow)] = []
-            for account in try await store.accounts.list(connectionID: connectionID) {
-                fetched.append((account, try await fetch(credential, account, from, today)))
-            }
             var saved = connection
             saved.cursor = today.description  // the day synced through
             saved.lastSyncedAt = now
             saved.updatedAt = now
-            return try await store.database.transaction { [saved, fetched] db in
+            // Each account's window is compared with its stored rows and turned into rows to write
+            // as soon as it is fetched, before the transaction opens: on SQLite the transaction
+            // holds the only writer, and this is most of the sync's own CPU. Inside, the stored
+            // rows are read again and the work is redone only if they changed meanwhile.
+            var prepared: [PreparedWindow] = []
+            for account in try await store.accounts.list(connectionID: connectionID) {
+                let window = try await fetch(credential, account, from, today)
+                let stored = try await store.database.withSession { db in
+                    try await store.transactions.live(accountID: account.id, from: from, to: today, on: db)
+                }
+                prepared.append(PreparedWindow(window, account: account, stored: stored, now: now))
+            }
+            return try await store.database.transaction { [saved, prepared] db in
                 var counts = SyncCounts(details: ["from": "\(from)", "to": "\(today)"])
                 var added: [Transaction] = []
-                for (account, window) in fetched {
-                    counts.skip(window.rejected, logger: logger)
-                    let (plan, inserted) = try await apply(window, to: account, from: from, to: today, now: now, on: db)
-                    added += inserted
+                for var account in prepared {
+                    let stored = try await store.transactions.live(accountID: account.account.id, from: from, to: today, on: db)
+                    if stored != account.stored { account = PreparedWindow(account.window, account: account.account, stored: stored, now: now) }
+                    counts.skip(account.window.rejected, logger: logger)
+                    try await apply(account, from: from, to: today, now: now, on: db)
+                    let plan = account.plan
+                    added += account.inserted
                     counts.added += plan.inserts.count
                     counts.modified += plan.updates.count
                     counts.removed += plan.removals.count
                     counts.reconciled += plan.settlements.count
-                    if !window.rejected.isEmpty {
-                        counts.note("\(account.id): removals held back until its rows can all be read")
+                    if !account.window.rejected.isEmpty {
+                        counts.note("\(account.account.id): removals held back until its rows can all be read")
                     }
                 }
                 try await store.connections.update(saved, on: db)
@@ -74,10 +85,42 @@ public struct WindowTransactionSync: Sendable {
         }
     }
 
-    /// Applies one account's window; returns the plan and the rows it inserted.
-    private func apply(
-        _ window: TransactionWindow, to account: Account, from: CalendarDate, to: CalendarDate, now: Date, on db: any SQLDatabase
-    ) async throws -> (WindowPlan, [Transaction]) {
+    /// Stores one account's prepared window: its rows, settlements, coverage and removals.
+    private func apply(_ prepared: PreparedWindow, from: CalendarDate, to: CalendarDate, now: Date, on db: any SQLDatabase) async throws {
+        let account = prepared.account
+        let plan = prepared.plan
+        try await store.transactions.write(prepared.encoded, on: db)
+        try await store.transactions.carryUserCategories(
+            plan.settlements.map { settlement in
+                (
+                    pending: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),
+                    posted: TransactionKey(accountID: account.id, providerTransactionID: settlement.postedKey)
+                )
+            }, on: db)
+        try await store.transactionLinks.record(prepared.links, on: db)
+        try await store.accounts.extendCoverage(account.id, from: from, to: to, on: db)
+        try await store.transactions.markRemoved(plan.removals.map { TransactionKey(accountID: account.id, providerTransactionID: $0) }, at: now, on: db)
+    }
+}
+
+/// One account's fetched window compared with the rows stored for it (``WindowPlan``) and
+/// turned into the rows and links to write. Pure: it is built before the database transaction
+/// opens, from a read of the stored rows, and rebuilt inside only if those rows changed.
+struct PreparedWindow: Sendable {
+    let account: Account
+    let window: TransactionWindow
+    /// The stored rows this was computed from.
+    let stored: [Transaction]
+    let plan: WindowPlan
+    /// Inserts and updates.
+    let writes: [Transaction]
+    /// `writes` encoded for the upsert.
+    let encoded: TransactionRepository.EncodedTransactions
+    /// The rows of `writes` that are new.
+    let inserted: [Transaction]
+    let links: [TransactionLink]
+
+    init(_ window: TransactionWindow, account: Account, stored: [Transaction], now: Date) {
         // Keys: the provider's id, else a fingerprint in the provider's order.
         let unkeyed = window.transactions.filter { $0.providerTransactionID == nil }
         var fingerprints = Fingerprint.keys(unkeyed.map { (date: $0.date, amountMinor: $0.amount.minorUnits, description: $0.description) }).makeIterator()
@@ -90,7 +133,6 @@ public struct WindowTransactionSync: Sendable {
                 key: key, amountMinor: row.amount.minorUnits, date: row.date, isPending: row.isPending, description: row.description,
                 pendingKey: row.pendingTransactionID))
         }
-        let stored = try await store.transactions.live(accountID: account.id, from: from, to: to, on: db)
         // Stored links are ours (from earlier settlements), not the provider's: leave them out of
         // the comparison, and keep them when a row is rewritten.
         let storedRows = stored.map {
@@ -116,23 +158,18 @@ public struct WindowTransactionSync: Sendable {
                 providerCategory: source.providerCategory,
                 pendingTransactionID: source.pendingTransactionID ?? settledBy[row.key] ?? storedLinks[row.key], createdAt: now)
         }
-        try await store.transactions.write(writes, on: db)
-        try await store.transactions.carryUserCategories(
-            plan.settlements.map { settlement in
-                (
-                    pending: TransactionKey(accountID: account.id, providerTransactionID: settlement.pendingKey),
-                    posted: TransactionKey(accountID: account.id, providerTransactionID: settlement.postedKey)
-                )
-            }, on: db)
-        try await store.transactionLinks.record(
-            plan.settlements.map { settlement in
-                let stated = incoming[settlement.postedKey]?.pendingTransactionID == settlement.pendingKey
-                return TransactionLink(
-                    accountID: account.id, postedProviderID: settlement.postedKey, pendingProviderID: settlement.pendingKey,
-                    method: stated ? "provider" : "matcher", confidence: settlement.confidence, createdAt: now)
-            }, on: db)
-        try await store.accounts.extendCoverage(account.id, from: from, to: to, on: db)
-        try await store.transactions.markRemoved(plan.removals.map { TransactionKey(accountID: account.id, providerTransactionID: $0) }, at: now, on: db)
-        return (plan, writes.filter { insertedKeys.contains($0.providerTransactionID) })
+        self.account = account
+        self.window = window
+        self.stored = stored
+        self.plan = plan
+        self.writes = writes
+        self.encoded = TransactionRepository.encode(writes)
+        self.inserted = writes.filter { insertedKeys.contains($0.providerTransactionID) }
+        self.links = plan.settlements.map { settlement in
+            let stated = incoming[settlement.postedKey]?.pendingTransactionID == settlement.pendingKey
+            return TransactionLink(
+                accountID: account.id, postedProviderID: settlement.postedKey, pendingProviderID: settlement.pendingKey,
+                method: stated ? "provider" : "matcher", confidence: settlement.confidence, createdAt: now)
+        }
     }
 }

@@ -8,6 +8,7 @@ import BankSyncTesting
 import Foundation
 import Logging
 import SQLKit
+import Synchronization
 import Testing
 
 @Suite("Teller and GoCardless window sync, end to end against the sandbox")
@@ -75,6 +76,46 @@ struct WindowSyncTests {
                     try await sync.run(connectionID: connection.id, today: try await today())
                     try await Self.expectConverged(store, user: user, connection: connection, world: world, "day \(day)")
                 }
+            }
+        }
+    }
+
+    @Test("an account whose stored rows change after it was compared is compared again inside the transaction", arguments: TestEngine.available)
+    func comparedAgainInsideTheTransaction(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            var logger = Logger(label: "window-test")
+            logger.logLevel = .warning
+            let world = SandboxWorld(configuration: .init(seed: 9, historyDays: 30))
+            try await SandboxServer(world: world, logger: logger).withRunning { base in
+                let teller = TellerClient(configuration: .init(baseURL: base + "/teller"), client: HTTPClient.shared, logger: logger)
+                let created = await world.control(SandboxRequest(method: "POST", path: "/connections", body: Array(#"{"provider": "teller"}"#.utf8)))
+                let json = try JSONValue.parse(created.body)
+                let credential = ConnectionCredential(secret: try #require(json["access_token"]?.stringValue), externalID: try #require(json["id"]?.stringValue))
+                let (user, connection) = try await Self.linked(store, provider: .teller, credential: credential, accounts: try await teller.accounts(credential))
+                let accounts = try await store.accounts.list(connectionID: connection.id)
+                try #require(accounts.count >= 2)
+                let first = accounts[0]  // the sync walks the same list in the same order
+                let today = try CalendarDate(parsing: await world.today.description)
+                // A row the bank never listed, stored once the first account has been fetched and
+                // compared (while the second is fetched): the comparison made before it is stale.
+                let ghost = Transaction(
+                    accountID: first.id, userID: user.id, providerTransactionID: "ghost", status: .posted,
+                    amount: try Money(parsing: "-1.00", currency: first.currency), date: today, description: "NOT AT THE BANK", createdAt: Date())
+                let stored = Mutex(false)
+                let sync = WindowTransactionSync(store: store, logger: logger) { credential, account, from, to in
+                    if account.id != first.id, !stored.withLock({ done in defer { done = true }; return done }) {
+                        try await store.transactions.upsert([ghost])
+                    }
+                    return try await teller.transactions(
+                        credential, account: ProviderAccount(providerAccountID: account.providerAccountID, name: account.name, type: account.type, currency: account.currency),
+                        from: from, to: to)
+                }
+                let run = try await sync.run(connectionID: connection.id, today: today)
+                #expect(stored.withLock { $0 })
+                let row = try #require(try await store.transactions.find(accountID: first.id, providerTransactionID: "ghost"))
+                #expect(row.removedAt != nil, "the bank does not list it, so the sync removes it")
+                #expect(run.removed == 1)
+                try await Self.expectConverged(store, user: user, connection: connection, world: world, "after the sync")
             }
         }
     }

@@ -76,17 +76,22 @@ public struct TransactionRepository: Sendable {
 
     /// ``upsert(_:on:)`` without reading the stored ids back: the sync pipeline's write.
     public func write(_ transactions: [Transaction], on db: any SQLDatabase) async throws {
-        try await write(transactions, returningIDs: false, on: db) { _ in }
+        try await write(Self.encode(transactions), on: db)
     }
 
-    /// Rows per statement: the JSON parameter has no bind limit; this bounds its size (~1 MB).
-    static let rowsPerStatement = 2_000
+    /// Rows for ``write(_:on:)-(EncodedTransactions,_)``, encoded ahead (they do not depend on
+    /// the engine): the sync encodes before its database transaction opens, so the encoding
+    /// does not hold SQLite's only writer.
+    public struct EncodedTransactions: Sendable {
+        /// JSON arrays of at most ``rowsPerStatement`` rows each.
+        let chunks: [String]
+        public var isEmpty: Bool { chunks.isEmpty }
+    }
 
-    private func write(
-        _ transactions: [Transaction], returningIDs: Bool, on db: any SQLDatabase, row: (any SQLRow) throws -> Void
-    ) async throws {
-        guard !transactions.isEmpty else { return }
-        // The last occurrence of a key wins: one statement may not touch a row twice.
+    /// `transactions` encoded for ``write(_:on:)-(EncodedTransactions,_)``; the last occurrence
+    /// of a key wins (one statement may not touch a row twice).
+    public static func encode(_ transactions: [Transaction]) -> EncodedTransactions {
+        guard !transactions.isEmpty else { return EncodedTransactions(chunks: []) }
         var position: [TransactionKey: Int] = [:]
         var unique: [Transaction] = []
         unique.reserveCapacity(transactions.count)
@@ -99,12 +104,36 @@ public struct TransactionRepository: Sendable {
                 unique.append(transaction)
             }
         }
+        var chunks: [String] = []
+        for start in stride(from: 0, to: unique.count, by: rowsPerStatement) {
+            var rows = JSONRows(reservingRows: min(rowsPerStatement, unique.count - start))
+            for transaction in unique[start..<min(start + rowsPerStatement, unique.count)] { encode(transaction, into: &rows) }
+            chunks.append(rows.text())
+        }
+        return EncodedTransactions(chunks: chunks)
+    }
+
+    /// Writes rows encoded by ``encode(_:)`` (the sync pipeline's write, without reading ids back).
+    public func write(_ encoded: EncodedTransactions, on db: any SQLDatabase) async throws {
+        try await write(encoded, returningIDs: false, on: db) { _ in }
+    }
+
+    /// Rows per statement: the JSON parameter has no bind limit; this bounds its size (~1 MB).
+    public static let rowsPerStatement = 2_000
+
+    private func write(
+        _ transactions: [Transaction], returningIDs: Bool, on db: any SQLDatabase, row: (any SQLRow) throws -> Void
+    ) async throws {
+        try await write(Self.encode(transactions), returningIDs: returningIDs, on: db, row: row)
+    }
+
+    private func write(
+        _ encoded: EncodedTransactions, returningIDs: Bool, on db: any SQLDatabase, row: (any SQLRow) throws -> Void
+    ) async throws {
         let sql = database.engine == .postgres ? Self.postgresUpsert : Self.sqliteUpsert
         let returning = returningIDs ? " RETURNING id, account_id, provider_transaction_id" : ""
-        for start in stride(from: 0, to: unique.count, by: Self.rowsPerStatement) {
-            var rows = JSONRows(reservingRows: min(Self.rowsPerStatement, unique.count - start))
-            for transaction in unique[start..<min(start + Self.rowsPerStatement, unique.count)] { Self.encode(transaction, into: &rows) }
-            let statement = SQLQueryString("\(unsafeRaw: sql.prefix)\(bind: rows.text())\(unsafeRaw: sql.suffix)\(unsafeRaw: returning)")
+        for chunk in encoded.chunks {
+            let statement = SQLQueryString("\(unsafeRaw: sql.prefix)\(bind: chunk)\(unsafeRaw: sql.suffix)\(unsafeRaw: returning)")
             if returningIDs {
                 for stored in try await db.execute(sql: statement) { try row(stored) }
             } else {
@@ -219,9 +248,6 @@ public struct TransactionRepository: Sendable {
             }
         }
         let postgres = database.engine == .postgres
-        let element = postgres ? "r" : "j.value"
-        let source = postgres ? "jsonb_array_elements(" : "jsonb_each("
-        let sourceEnd = postgres ? "::jsonb) AS r" : ") AS j"
         for start in stride(from: 0, to: unique.count, by: Self.rowsPerStatement) {
             let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
             var rows = JSONRows(reservingRows: chunk.count, bytesPerRow: 120)
@@ -233,17 +259,30 @@ public struct TransactionRepository: Sendable {
                 rows.string(posted.providerTransactionID)
                 rows.endRow()
             }
+            // The pending rows with a user's choice are found first (CROSS JOIN fixes SQLite's
+            // join order; the CTE is materialized), so the posted rows are looked up only for
+            // those: usually none, where updating straight from the join probed every posted row.
+            let choices: SQLQueryString =
+                postgres
+                ? """
+                SELECT r ->> 2 AS posted_account, r ->> 3 AS posted_id, t.category, t.category_confidence, t.category_source, t.categorized_at
+                FROM jsonb_array_elements(\(bind: rows.text())::jsonb) AS r
+                JOIN transactions AS t ON t.account_id = r ->> 0 AND t.provider_transaction_id = r ->> 1
+                WHERE t.category_source = 'user'
+                """
+                : """
+                SELECT j.value ->> 2 AS posted_account, j.value ->> 3 AS posted_id, t.category, t.category_confidence, t.category_source, t.categorized_at
+                FROM jsonb_each(\(bind: rows.text())) AS j
+                CROSS JOIN transactions AS t ON t.account_id = j.value ->> 0 AND t.provider_transaction_id = j.value ->> 1
+                WHERE t.category_source = 'user'
+                """
             try await db.execute(
                 sql: SQLQueryString(
                     """
+                    WITH p AS MATERIALIZED (\(choices))
                     UPDATE transactions SET category = p.category, category_confidence = p.category_confidence,
                         category_source = p.category_source, categorized_at = p.categorized_at
-                    FROM (SELECT \(unsafeRaw: element) ->> 2 AS posted_account, \(unsafeRaw: element) ->> 3 AS posted_id,
-                            t.category, t.category_confidence, t.category_source, t.categorized_at
-                          FROM \(unsafeRaw: source)\(bind: rows.text())\(unsafeRaw: sourceEnd)
-                          JOIN transactions AS t ON t.account_id = \(unsafeRaw: element) ->> 0
-                            AND t.provider_transaction_id = \(unsafeRaw: element) ->> 1
-                          WHERE t.category_source = 'user') AS p
+                    FROM p
                     WHERE transactions.account_id = p.posted_account AND transactions.provider_transaction_id = p.posted_id
                     """)
             ) { _ in }
