@@ -54,7 +54,7 @@ public struct WindowTransactionSync: Sendable {
             var prepared: [PreparedWindow] = []
             for account in try await store.accounts.list(connectionID: connectionID) {
                 let window = try await fetch(credential, account, from, today)
-                let stored = try await store.database.withSession { db in
+                let stored = try await store.database.withReadSession { db in
                     try await store.transactions.live(accountID: account.id, from: from, to: today, on: db)
                 }
                 prepared.append(PreparedWindow(window, account: account, stored: stored, now: now))

@@ -17,8 +17,11 @@ import Synchronization
 /// ``open(_:logger:)`` and run it as a `Service` in the process's `ServiceGroup`: for PostgreSQL
 /// ``run()`` drives the pool; for SQLite it holds the file open until shutdown.
 ///
-/// Every statement runs through ``withSession(_:)`` or ``transaction(_:)``. In embedded mode those
-/// take an ``AsyncLock`` so a transaction's statements are contiguous on the single connection.
+/// Every statement runs through ``withSession(_:)``, ``transaction(_:)`` or, for reads alone,
+/// ``withReadSession(_:)``. In embedded mode the first two take an ``AsyncLock`` so a
+/// transaction's statements are contiguous on the writing connection; reads go to a second,
+/// reading connection with its own lock (WAL lets it read the last commit while a write
+/// transaction runs), so they do not queue behind the writer.
 public final class Database: Service, Sendable {
     /// Which engine this is; the only switch on engine outside ``DatabaseEngine``.
     public let engine: DatabaseEngine
@@ -29,7 +32,9 @@ public final class Database: Service, Sendable {
     private let closed = Mutex(false)
 
     private enum Backend: Sendable {
-        case sqlite(SQLiteConnection, AsyncLock)
+        /// The writing connection and its lock; the reading connection and its lock (the writing
+        /// ones again for an in-memory database, which a second connection would not see).
+        case sqlite(SQLiteConnection, AsyncLock, reader: SQLiteConnection, readerLock: AsyncLock)
         case postgres(PostgresClient)
     }
 
@@ -106,13 +111,19 @@ public final class Database: Service, Sendable {
     /// Closes the SQLite file (checkpointing its WAL). Idempotent; the PostgreSQL pool closes
     /// when ``run()`` ends. Call it after the service group has stopped, whatever way it stopped.
     public func close() async {
-        guard case .sqlite(let connection, let lock) = backend else { return }
+        guard case .sqlite(let connection, let lock, let reader, let readerLock) = backend else { return }
         let first = closed.withLock { done in
             defer { done = true }
             return !done
         }
         guard first else { return }
-        // Wait for any statement in flight, then close from an uncancelled task.
+        // Wait for any statement in flight, then close from an uncancelled task (the reader
+        // first: the writer's close checkpoints the WAL).
+        if reader !== connection {
+            await readerLock.lock()
+            await Task { try? await reader.close() }.value
+            readerLock.unlock()
+        }
         await lock.lock()
         defer { lock.unlock() }
         await Task { try? await connection.close() }.value
@@ -124,13 +135,26 @@ public final class Database: Service, Sendable {
     public func withSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch backend {
-            case .sqlite(let connection, let lock):
+            case .sqlite(let connection, let lock, _, _):
                 return try await lock.withLock { try await body(connection.sql(queryLogLevel: nil)) }
             case .postgres(let client):
                 return try await client.withConnection { connection in
                     try await body(connection.sql(queryLogLevel: nil, logger: logger))
                 }
             }
+        } catch {
+            throw Database.translate(error)
+        }
+    }
+
+    /// Runs `body` with a handle for statements that only read. Embedded mode runs them on the
+    /// reading connection: they see the last committed state and do not wait for a write
+    /// transaction in progress (nor hold one up). PostgreSQL: the same as ``withSession(_:)``.
+    /// - Important: nothing in `body` may write; use ``withSession(_:)`` or ``transaction(_:)``.
+    public func withReadSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        guard case .sqlite(_, _, let reader, let readerLock) = backend else { return try await withSession(body) }
+        do {
+            return try await readerLock.withLock { try await body(reader.sql(queryLogLevel: nil)) }
         } catch {
             throw Database.translate(error)
         }
@@ -148,13 +172,13 @@ public final class Database: Service, Sendable {
         }
     }
 
-    /// Runs `body` on the SQLite connection (holding the session lock), for hot reads that
+    /// Runs `body` on the reading SQLite connection (holding its lock), for hot reads that
     /// decode rows by position rather than through SQLKit. Nil in distributed mode, where
     /// callers take ``withPostgresConnection(_:)``.
-    func withSQLiteConnection<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T? {
-        guard case .sqlite(let connection, let lock) = backend else { return nil }
+    func withSQLiteReader<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T? {
+        guard case .sqlite(_, _, let reader, let readerLock) = backend else { return nil }
         do {
-            return try await lock.withLock { try await body(connection) }
+            return try await readerLock.withLock { try await body(reader) }
         } catch {
             throw Database.translate(error)
         }
@@ -237,7 +261,22 @@ public final class Database: Service, Sendable {
             let classified = classify(error)
             throw StoreError(classified.kind, "cannot use SQLite database \(url): \(classified.message)", underlying: error)
         }
-        return Database(url: url, backend: .sqlite(connection, AsyncLock()), logger: logger)
+        let lock = AsyncLock()
+        guard case .file = storage else {
+            return Database(url: url, backend: .sqlite(connection, lock, reader: connection, readerLock: lock), logger: logger)
+        }
+        let reader: SQLiteConnection
+        do {
+            reader = try await SQLiteConnection.open(storage: storage, logger: logger)
+            let db = reader.sql()
+            let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+            try await db.raw(SQLQueryString("PRAGMA busy_timeout = \(unsafeRaw: String(milliseconds))")).run()
+            try await db.raw("PRAGMA query_only = ON").run()
+        } catch {
+            try? await connection.close()
+            throw StoreError(.cannotOpen, "cannot open a reading connection to SQLite database \(url): \(sqliteReason(error))", underlying: error)
+        }
+        return Database(url: url, backend: .sqlite(connection, lock, reader: reader, readerLock: AsyncLock()), logger: logger)
     }
 
     private static func openPostgres(

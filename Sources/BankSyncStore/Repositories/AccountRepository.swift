@@ -67,14 +67,14 @@ public struct AccountRepository: Sendable {
 
     /// The account with `id`, or nil.
     public func get(_ id: Identifier<Account>) async throws -> Account? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT * FROM accounts WHERE id = \(bind: id.rawValue)").first().map(Self.decode)
         }
     }
 
     /// The accounts of a connection, by name.
     public func list(connectionID: Identifier<Connection>) async throws -> [Account] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT * FROM accounts WHERE connection_id = \(bind: connectionID.rawValue) ORDER BY name, id")
                 .all().map(Self.decode)
         }
@@ -120,7 +120,7 @@ public struct AccountRepository: Sendable {
 
     /// The latest balance of an account, or nil if none was recorded.
     public func balance(accountID: Identifier<Account>) async throws -> Balance? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT * FROM balances WHERE account_id = \(bind: accountID.rawValue)").first().map(Self.decodeBalance)
         }
     }
@@ -138,7 +138,7 @@ public struct AccountRepository: Sendable {
     public func balanceHistory(accountID: Identifier<Account>, from: CalendarDate, to: CalendarDate) async throws
         -> [BalanceSnapshot]
     {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT * FROM balance_history WHERE account_id = \(bind: accountID.rawValue)
@@ -184,7 +184,7 @@ public struct AccountRepository: Sendable {
     }
 
     public func ledgerState(_ id: Identifier<Account>) async throws -> LedgerState? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             guard let row = try await db.raw(
                 "SELECT coverage_from, coverage_to, ledger_baseline_minor, ledger_issue, ledger_checked_at FROM accounts WHERE id = \(bind: id.rawValue)"
             ).first() else { return nil }
@@ -218,7 +218,7 @@ public struct AccountRepository: Sendable {
 
     /// The sum of the account's live posted rows, in minor units.
     public func postedSum(_ id: Identifier<Account>) async throws -> Int64 {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM transactions

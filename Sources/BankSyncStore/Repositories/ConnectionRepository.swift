@@ -86,14 +86,14 @@ public struct ConnectionRepository: Sendable {
 
     /// The connection with `id`, or nil.
     public func get(_ id: Identifier<Connection>) async throws -> Connection? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT * FROM connections WHERE id = \(bind: id.rawValue)").first().map(Self.decode)
         }
     }
 
     /// A user's connections, oldest first.
     public func list(userID: Identifier<User>) async throws -> [Connection] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT * FROM connections WHERE user_id = \(bind: userID.rawValue) ORDER BY created_at, id")
                 .all().map(Self.decode)
         }
@@ -104,7 +104,7 @@ public struct ConnectionRepository: Sendable {
     /// `syncing` (another job of the connection is running: the sync queues behind it on the
     /// connection's lock key instead of waiting for the next tick).
     public func due(at now: Date, limit: Int) async throws -> [Connection] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT * FROM connections WHERE next_sync_at IS NOT NULL AND next_sync_at <= \(bind: now.millisecondsSince1970)
@@ -117,7 +117,7 @@ public struct ConnectionRepository: Sendable {
 
     /// Connections whose balance-only refresh (`next_balance_sync_at`) has come, earliest first.
     public func balancesDue(at now: Date, limit: Int) async throws -> [Connection] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT * FROM connections WHERE next_balance_sync_at IS NOT NULL
@@ -131,7 +131,7 @@ public struct ConnectionRepository: Sendable {
 
     /// Connections whose consent ends before `before` and has not ended before `after`.
     public func consentsEnding(after: Date, before: Date, limit: Int = 10_000) async throws -> [Connection] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT * FROM connections WHERE consent_expires_at IS NOT NULL
@@ -145,7 +145,7 @@ public struct ConnectionRepository: Sendable {
 
     /// The connection a provider knows as `providerConnectionID` (a webhook's `item_id` or enrollment id).
     public func find(provider: Provider, providerConnectionID: String) async throws -> Connection? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT * FROM connections WHERE provider = \(bind: provider.rawValue)
@@ -173,7 +173,7 @@ public struct ConnectionRepository: Sendable {
     /// Decrypts the connection's provider token.
     /// - Throws: ``StoreError`` `.notFound` without a token, `.decryption` if it cannot be opened.
     public func accessToken(for id: Identifier<Connection>) async throws -> String {
-        let sealed = try await database.withSession { db in
+        let sealed = try await database.withReadSession { db in
             try await db.raw("SELECT access_token_ciphertext FROM connections WHERE id = \(bind: id.rawValue)")
                 .first()?.optionalText("access_token_ciphertext")
         }

@@ -94,7 +94,7 @@ public struct ProviderLimitRepository: Sendable {
 
     /// The recorded quota, or nil if the provider never said.
     public func quota(_ provider: Provider, accountKey: String, scope: String) async throws -> Quota? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             guard let row = try await db.raw(
                 """
                 SELECT quota_limit, remaining, reset_at FROM provider_quotas

@@ -23,7 +23,7 @@ public struct TenantRepository: Sendable {
 
     /// The tenant with `id`, or nil.
     public func get(_ id: Identifier<Tenant>) async throws -> Tenant? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             guard let row = try await db.raw("SELECT id, name, created_at FROM tenants WHERE id = \(bind: id.rawValue)").first()
             else { return nil }
             return Tenant(id: try row.identifier("id"), name: try row.text("name"), createdAt: try row.instant("created_at"))
@@ -52,7 +52,7 @@ public struct TenantRepository: Sendable {
 
     /// The live (not revoked) key whose secret this is, or nil.
     public func authenticate(secret: String) async throws -> APIKey? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             guard
                 let row = try await db.raw(
                     """
@@ -79,7 +79,7 @@ public struct TenantRepository: Sendable {
 
     /// Every tenant, oldest first.
     public func list() async throws -> [Tenant] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT id, name, created_at FROM tenants ORDER BY created_at, id").all().map {
                 Tenant(id: try $0.identifier("id"), name: try $0.text("name"), createdAt: try $0.instant("created_at"))
             }
@@ -88,7 +88,7 @@ public struct TenantRepository: Sendable {
 
     /// A tenant's API keys (revoked ones too), oldest first. Secrets are never stored, so never listed.
     public func apiKeys(tenantID: Identifier<Tenant>) async throws -> [APIKey] {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 "SELECT id, tenant_id, name, prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = \(bind: tenantID.rawValue) ORDER BY created_at, id"
             ).all().map {

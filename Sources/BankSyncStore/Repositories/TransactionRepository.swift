@@ -291,14 +291,14 @@ public struct TransactionRepository: Sendable {
 
     /// The transaction with `id`, or nil.
     public func get(_ id: Identifier<Transaction>) async throws -> Transaction? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT * FROM transactions WHERE id = \(bind: id.rawValue)").first().map(Self.decode)
         }
     }
 
     /// The transaction an account has under a provider id, or nil.
     public func find(accountID: Identifier<Account>, providerTransactionID: String) async throws -> Transaction? {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw(
                 """
                 SELECT * FROM transactions WHERE account_id = \(bind: accountID.rawValue)
@@ -320,7 +320,7 @@ public struct TransactionRepository: Sendable {
         if !includeRemoved { query = query + " AND removed_at IS NULL" }
         query = query + " ORDER BY date DESC, id LIMIT \(bind: limit)"
         let finished = query
-        return try await database.withSession { db in try await db.raw(finished).all().map(Self.decode) }
+        return try await database.withReadSession { db in try await db.raw(finished).all().map(Self.decode) }
     }
 
     /// Filters of ``page(userID:filter:after:limit:)``.
@@ -374,7 +374,7 @@ public struct TransactionRepository: Sendable {
         sql += " ORDER BY date DESC, id LIMIT \(bind(.integer(limit)))"
         let statement = sql
         let values = binds
-        if let rows = try await database.withSQLiteConnection({ connection in
+        if let rows = try await database.withSQLiteReader({ connection in
             try await connection.query(statement, values.map(\.sqlite)).map { try Self.decode(SQLiteCells(columns: $0.columns)) }
         }) {
             return rows
@@ -413,7 +413,7 @@ public struct TransactionRepository: Sendable {
 
     /// How many transactions an account has (removed ones included).
     public func count(accountID: Identifier<Account>) async throws -> Int {
-        try await database.withSession { db in
+        try await database.withReadSession { db in
             try await db.raw("SELECT count(*) AS n FROM transactions WHERE account_id = \(bind: accountID.rawValue)")
                 .first()?.int("n") ?? 0
         }

@@ -47,13 +47,13 @@ public struct UserRepository: Sendable {
     /// A tenant's users in id order (creation order), after `after`.
     public func list(tenantID: Identifier<Tenant>, after: Identifier<User>? = nil, limit: Int = 100) async throws -> [User] {
         let page: SQLQueryString = after.map { "AND id > \(bind: $0.rawValue)" } ?? ""
-        return try await database.withSession { db in
+        return try await database.withReadSession { db in
             try await db.raw("SELECT * FROM users WHERE tenant_id = \(bind: tenantID.rawValue) \(page) ORDER BY id LIMIT \(bind: limit)").all().map(Self.decode)
         }
     }
 
     private func fetchOne(_ query: SQLQueryString) async throws -> User? {
-        try await database.withSession { db in try await db.raw(query).first().map(Self.decode) }
+        try await database.withReadSession { db in try await db.raw(query).first().map(Self.decode) }
     }
 
     static func decode(_ row: any SQLRow) throws -> User {

@@ -1,0 +1,48 @@
+import BankSyncCore
+import BankSyncStore
+import BankSyncTesting
+import Foundation
+import SQLKit
+import Synchronization
+import Testing
+
+@Suite("Read sessions")
+struct ReadSessionTests {
+    @Test("SQLite: a read does not wait for a write transaction in progress, sees the last commit, then sees the new one", .timeLimit(.minutes(1)))
+    func readsDoNotQueueBehindTheWriter() async throws {
+        try await withTestStore(.sqlite) { store, _ in
+            let tenant = try await store.tenants.create(name: "before", now: Date(timeIntervalSince1970: 1_780_000_000))
+            let writing = Mutex(false)
+            let release = AsyncStream<Void>.makeStream()
+            async let writer: Void = store.database.transaction { db in
+                try await db.raw("UPDATE tenants SET name = 'after' WHERE id = \(bind: tenant.id.rawValue)").run()
+                writing.withLock { $0 = true }
+                for await _ in release.stream { break }  // held open until the read below is done
+            }
+            while !writing.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            // The writer holds its transaction open: this read would deadlock if it queued behind it.
+            #expect(try await store.tenants.get(tenant.id)?.name == "before")
+            release.continuation.yield()
+            release.continuation.finish()
+            try await writer
+            #expect(try await store.tenants.get(tenant.id)?.name == "after")
+        }
+    }
+
+    @Test("a read session refuses to write on SQLite, and nothing is stored", arguments: TestEngine.available)
+    func readSessionsDoNotWrite(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            guard engine == .sqlite else {
+                // PostgreSQL read sessions are ordinary pooled sessions: nothing to refuse.
+                try await store.database.withReadSession { db in _ = try await db.raw("SELECT 1 AS one").all() }
+                return
+            }
+            await #expect(throws: (any Error).self) {
+                try await store.database.withReadSession { db in
+                    try await db.raw("INSERT INTO tenants (id, name, created_at) VALUES ('t', 'x', 1)").run()
+                }
+            }
+            #expect(try await store.tenants.list().isEmpty)
+        }
+    }
+}
