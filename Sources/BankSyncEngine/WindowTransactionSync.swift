@@ -112,11 +112,9 @@ struct PreparedWindow: Sendable {
     /// The stored rows this was computed from.
     let stored: [Transaction]
     let plan: WindowPlan
-    /// Inserts and updates.
-    let writes: [Transaction]
-    /// `writes` encoded for the upsert.
+    /// The inserts and updates, encoded for the upsert.
     let encoded: TransactionRepository.EncodedTransactions
-    /// The rows of `writes` that are new.
+    /// The inserted rows.
     let inserted: [Transaction]
     let links: [TransactionLink]
 
@@ -162,7 +160,6 @@ struct PreparedWindow: Sendable {
         self.window = window
         self.stored = stored
         self.plan = plan
-        self.writes = writes
         self.encoded = TransactionRepository.encode(writes)
         self.inserted = writes.filter { insertedKeys.contains($0.providerTransactionID) }
         self.links = plan.settlements.map { settlement in

@@ -29,6 +29,14 @@ struct WindowSyncTests {
         return (user, connection)
     }
 
+    /// A Teller connection created in the sandbox world and stored with its accounts.
+    static func linkedTeller(_ store: Store, world: SandboxWorld, client teller: TellerClient) async throws -> (User, Connection) {
+        let created = await world.control(SandboxRequest(method: "POST", path: "/connections", body: Array(#"{"provider": "teller"}"#.utf8)))
+        let json = try JSONValue.parse(created.body)
+        let credential = ConnectionCredential(secret: try #require(json["access_token"]?.stringValue), externalID: try #require(json["id"]?.stringValue))
+        return try await linked(store, provider: .teller, credential: credential, accounts: try await teller.accounts(credential))
+    }
+
     /// The store equals the sandbox for every account: posted rows by id, pending rows by
     /// (amount, date) as a multiset (GoCardless pending rows have no ids).
     static func expectConverged(_ store: Store, user: User, connection: Connection, world: SandboxWorld, _ when: String) async throws {
@@ -56,10 +64,7 @@ struct WindowSyncTests {
             let world = SandboxWorld(configuration: .init(seed: 5, historyDays: 30))
             try await SandboxServer(world: world, logger: logger).withRunning { base in
                 let teller = TellerClient(configuration: .init(baseURL: base + "/teller"), client: HTTPClient.shared, logger: logger)
-                let created = await world.control(SandboxRequest(method: "POST", path: "/connections", body: Array(#"{"provider": "teller"}"#.utf8)))
-                let json = try JSONValue.parse(created.body)
-                let credential = ConnectionCredential(secret: try #require(json["access_token"]?.stringValue), externalID: try #require(json["id"]?.stringValue))
-                let (user, connection) = try await Self.linked(store, provider: .teller, credential: credential, accounts: try await teller.accounts(credential))
+                let (user, connection) = try await Self.linkedTeller(store, world: world, client: teller)
                 let sync = WindowTransactionSync(store: store, logger: logger) { credential, account, from, to in
                     try await teller.transactions(
                         credential, account: ProviderAccount(providerAccountID: account.providerAccountID, name: account.name, type: account.type, currency: account.currency),
@@ -88,10 +93,7 @@ struct WindowSyncTests {
             let world = SandboxWorld(configuration: .init(seed: 9, historyDays: 30))
             try await SandboxServer(world: world, logger: logger).withRunning { base in
                 let teller = TellerClient(configuration: .init(baseURL: base + "/teller"), client: HTTPClient.shared, logger: logger)
-                let created = await world.control(SandboxRequest(method: "POST", path: "/connections", body: Array(#"{"provider": "teller"}"#.utf8)))
-                let json = try JSONValue.parse(created.body)
-                let credential = ConnectionCredential(secret: try #require(json["access_token"]?.stringValue), externalID: try #require(json["id"]?.stringValue))
-                let (user, connection) = try await Self.linked(store, provider: .teller, credential: credential, accounts: try await teller.accounts(credential))
+                let (user, connection) = try await Self.linkedTeller(store, world: world, client: teller)
                 let accounts = try await store.accounts.list(connectionID: connection.id)
                 try #require(accounts.count >= 2)
                 let first = accounts[0]  // the sync walks the same list in the same order

@@ -232,6 +232,8 @@ public final class Database: Service, Sendable {
     private static func openSQLite(
         storage: SQLiteConnection.Storage, url: DatabaseURL, busyTimeout: Duration, logger: Logger
     ) async throws(StoreError) -> Database {
+        let busyTimeoutPragma = SQLQueryString(
+            "PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000))")
         let connection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: storage, logger: logger)
@@ -241,8 +243,7 @@ public final class Database: Service, Sendable {
         do {
             let db = connection.sql()
             // busy_timeout first: the WAL switch itself needs the lock another process may hold.
-            let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
-            try await db.raw(SQLQueryString("PRAGMA busy_timeout = \(unsafeRaw: String(milliseconds))")).run()
+            try await db.raw(busyTimeoutPragma).run()
             if case .file = storage {
                 try await db.raw("PRAGMA journal_mode = WAL").run()
             }
@@ -269,8 +270,7 @@ public final class Database: Service, Sendable {
         do {
             reader = try await SQLiteConnection.open(storage: storage, logger: logger)
             let db = reader.sql()
-            let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
-            try await db.raw(SQLQueryString("PRAGMA busy_timeout = \(unsafeRaw: String(milliseconds))")).run()
+            try await db.raw(busyTimeoutPragma).run()
             try await db.raw("PRAGMA query_only = ON").run()
         } catch {
             try? await connection.close()

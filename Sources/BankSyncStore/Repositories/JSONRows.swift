@@ -16,6 +16,33 @@ struct JSONRows {
         bytes.reserveCapacity(rows * bytesPerRow + 2)
     }
 
+    /// `elements` as JSON texts of at most `rowsPerText` rows each, for one statement apiece.
+    /// An element whose `key` repeats an earlier one's replaces it in place (first position,
+    /// last value): one statement may not touch a row twice.
+    static func texts<Element, Key: Hashable>(
+        _ elements: [Element], key: (Element) -> Key, rowsPerText: Int, bytesPerRow: Int = 320,
+        encode: (Element, inout JSONRows) -> Void
+    ) -> [String] {
+        var position: [Key: Int] = [:]
+        var unique: [Element] = []
+        unique.reserveCapacity(elements.count)
+        for element in elements {
+            let key = key(element)
+            if let index = position[key] {
+                unique[index] = element
+            } else {
+                position[key] = unique.count
+                unique.append(element)
+            }
+        }
+        return stride(from: 0, to: unique.count, by: rowsPerText).map { start in
+            let chunk = unique[start..<min(start + rowsPerText, unique.count)]
+            var rows = JSONRows(reservingRows: chunk.count, bytesPerRow: bytesPerRow)
+            for element in chunk { encode(element, &rows) }
+            return rows.text()
+        }
+    }
+
     var isEmpty: Bool { rowCount == 0 }
 
     mutating func beginRow() {

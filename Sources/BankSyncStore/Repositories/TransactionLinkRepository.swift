@@ -41,34 +41,22 @@ public struct TransactionLinkRepository: Sendable {
     /// upsert): a sync records a link for every pending row that settled, which was a third of
     /// all statements of an initial sync when each link was its own INSERT.
     public func record(_ links: [TransactionLink], on db: any SQLDatabase) async throws {
-        guard !links.isEmpty else { return }
-        var position: [TransactionKey: Int] = [:]
-        var unique: [TransactionLink] = []
-        unique.reserveCapacity(links.count)
-        for link in links {
-            let key = TransactionKey(accountID: link.accountID, providerTransactionID: link.postedProviderID)
-            if let index = position[key] {
-                unique[index] = link
-            } else {
-                position[key] = unique.count
-                unique.append(link)
-            }
-        }
         let sql = database.engine == .postgres ? Self.postgresInsert : Self.sqliteInsert
-        for start in stride(from: 0, to: unique.count, by: Self.rowsPerStatement) {
-            let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
-            var rows = JSONRows(reservingRows: chunk.count, bytesPerRow: 120)
-            for link in chunk {
-                rows.beginRow()
-                rows.string(link.accountID.rawValue)
-                rows.string(link.postedProviderID)
-                rows.string(link.pendingProviderID)
-                rows.string(link.method)
-                rows.double(link.confidence)
-                rows.int(link.createdAt.millisecondsSince1970)
-                rows.endRow()
-            }
-            try await db.execute(sql: SQLQueryString("\(unsafeRaw: sql.prefix)\(bind: rows.text())\(unsafeRaw: sql.suffix)")) { _ in }
+        let texts = JSONRows.texts(
+            links, key: { TransactionKey(accountID: $0.accountID, providerTransactionID: $0.postedProviderID) }, rowsPerText: Self.rowsPerStatement,
+            bytesPerRow: 120
+        ) { link, rows in
+            rows.beginRow()
+            rows.string(link.accountID.rawValue)
+            rows.string(link.postedProviderID)
+            rows.string(link.pendingProviderID)
+            rows.string(link.method)
+            rows.double(link.confidence)
+            rows.int(link.createdAt.millisecondsSince1970)
+            rows.endRow()
+        }
+        for text in texts {
+            try await db.execute(sql: SQLQueryString("\(unsafeRaw: sql.prefix)\(bind: text)\(unsafeRaw: sql.suffix)")) { _ in }
         }
     }
 

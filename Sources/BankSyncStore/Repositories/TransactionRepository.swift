@@ -91,26 +91,10 @@ public struct TransactionRepository: Sendable {
     /// `transactions` encoded for ``write(_:on:)-(EncodedTransactions,_)``; the last occurrence
     /// of a key wins (one statement may not touch a row twice).
     public static func encode(_ transactions: [Transaction]) -> EncodedTransactions {
-        guard !transactions.isEmpty else { return EncodedTransactions(chunks: []) }
-        var position: [TransactionKey: Int] = [:]
-        var unique: [Transaction] = []
-        unique.reserveCapacity(transactions.count)
-        for transaction in transactions {
-            let key = TransactionKey(accountID: transaction.accountID, providerTransactionID: transaction.providerTransactionID)
-            if let index = position[key] {
-                unique[index] = transaction
-            } else {
-                position[key] = unique.count
-                unique.append(transaction)
-            }
-        }
-        var chunks: [String] = []
-        for start in stride(from: 0, to: unique.count, by: rowsPerStatement) {
-            var rows = JSONRows(reservingRows: min(rowsPerStatement, unique.count - start))
-            for transaction in unique[start..<min(start + rowsPerStatement, unique.count)] { encode(transaction, into: &rows) }
-            chunks.append(rows.text())
-        }
-        return EncodedTransactions(chunks: chunks)
+        EncodedTransactions(
+            chunks: JSONRows.texts(
+                transactions, key: { TransactionKey(accountID: $0.accountID, providerTransactionID: $0.providerTransactionID) },
+                rowsPerText: rowsPerStatement, encode: encode(_:into:)))
     }
 
     /// Writes rows encoded by ``encode(_:)`` (the sync pipeline's write, without reading ids back).
@@ -235,30 +219,16 @@ public struct TransactionRepository: Sendable {
     /// row here and a pending row of another pair passes on its old category, not the one it
     /// receives (settlement chains do not happen within one sync).
     public func carryUserCategories(_ settlements: [(pending: TransactionKey, posted: TransactionKey)], on db: any SQLDatabase) async throws {
-        guard !settlements.isEmpty else { return }
-        var position: [TransactionKey: Int] = [:]
-        var unique: [(pending: TransactionKey, posted: TransactionKey)] = []
-        unique.reserveCapacity(settlements.count)
-        for settlement in settlements {
-            if let index = position[settlement.posted] {
-                unique[index] = settlement
-            } else {
-                position[settlement.posted] = unique.count
-                unique.append(settlement)
-            }
-        }
         let postgres = database.engine == .postgres
-        for start in stride(from: 0, to: unique.count, by: Self.rowsPerStatement) {
-            let chunk = unique[start..<min(start + Self.rowsPerStatement, unique.count)]
-            var rows = JSONRows(reservingRows: chunk.count, bytesPerRow: 120)
-            for (pending, posted) in chunk {
-                rows.beginRow()
-                rows.string(pending.accountID.rawValue)
-                rows.string(pending.providerTransactionID)
-                rows.string(posted.accountID.rawValue)
-                rows.string(posted.providerTransactionID)
-                rows.endRow()
-            }
+        let texts = JSONRows.texts(settlements, key: \.posted, rowsPerText: Self.rowsPerStatement, bytesPerRow: 120) { settlement, rows in
+            rows.beginRow()
+            rows.string(settlement.pending.accountID.rawValue)
+            rows.string(settlement.pending.providerTransactionID)
+            rows.string(settlement.posted.accountID.rawValue)
+            rows.string(settlement.posted.providerTransactionID)
+            rows.endRow()
+        }
+        for text in texts {
             // The pending rows with a user's choice are found first (CROSS JOIN fixes SQLite's
             // join order; the CTE is materialized), so the posted rows are looked up only for
             // those: usually none, where updating straight from the join probed every posted row.
@@ -266,13 +236,13 @@ public struct TransactionRepository: Sendable {
                 postgres
                 ? """
                 SELECT r ->> 2 AS posted_account, r ->> 3 AS posted_id, t.category, t.category_confidence, t.category_source, t.categorized_at
-                FROM jsonb_array_elements(\(bind: rows.text())::jsonb) AS r
+                FROM jsonb_array_elements(\(bind: text)::jsonb) AS r
                 JOIN transactions AS t ON t.account_id = r ->> 0 AND t.provider_transaction_id = r ->> 1
                 WHERE t.category_source = 'user'
                 """
                 : """
                 SELECT j.value ->> 2 AS posted_account, j.value ->> 3 AS posted_id, t.category, t.category_confidence, t.category_source, t.categorized_at
-                FROM jsonb_each(\(bind: rows.text())) AS j
+                FROM jsonb_each(\(bind: text)) AS j
                 CROSS JOIN transactions AS t ON t.account_id = j.value ->> 0 AND t.provider_transaction_id = j.value ->> 1
                 WHERE t.category_source = 'user'
                 """
