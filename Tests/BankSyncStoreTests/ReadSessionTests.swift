@@ -29,6 +29,26 @@ struct ReadSessionTests {
         }
     }
 
+    @Test("SQLite: read sessions run side by side (a second read finishes while the first is still open)", .timeLimit(.minutes(1)))
+    func readSessionsRunConcurrently() async throws {
+        try await withTestStore(.sqlite) { store, _ in
+            let secondDone = Mutex(false)
+            let firstOpen = Mutex(false)
+            async let first: Bool = store.database.withReadSession { db in
+                _ = try await db.raw("SELECT 1 AS one").all()
+                firstOpen.withLock { $0 = true }
+                // With a single reading connection the second read could not start until this
+                // session ends: give up after 5 s and report that it never ran.
+                for _ in 0..<500 where !secondDone.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+                return secondDone.withLock { $0 }
+            }
+            while !firstOpen.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            try await store.database.withReadSession { db in _ = try await db.raw("SELECT 2 AS two").all() }
+            secondDone.withLock { $0 = true }
+            #expect(try await first)
+        }
+    }
+
     @Test("a read session refuses to write on SQLite, and nothing is stored", arguments: TestEngine.available)
     func readSessionsDoNotWrite(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

@@ -19,9 +19,9 @@ import Synchronization
 ///
 /// Every statement runs through ``withSession(_:)``, ``transaction(_:)`` or, for reads alone,
 /// ``withReadSession(_:)``. In embedded mode the first two take an ``AsyncLock`` so a
-/// transaction's statements are contiguous on the writing connection; reads go to a second,
-/// reading connection with its own lock (WAL lets it read the last commit while a write
-/// transaction runs), so they do not queue behind the writer.
+/// transaction's statements are contiguous on the writing connection; reads go to a small pool
+/// of reading connections (``SQLiteReaders``; WAL lets each read the last commit while a write
+/// transaction runs), so they neither queue behind the writer nor behind one another.
 public final class Database: Service, Sendable {
     /// Which engine this is; the only switch on engine outside ``DatabaseEngine``.
     public let engine: DatabaseEngine
@@ -32,9 +32,9 @@ public final class Database: Service, Sendable {
     private let closed = Mutex(false)
 
     private enum Backend: Sendable {
-        /// The writing connection and its lock; the reading connection and its lock (the writing
-        /// ones again for an in-memory database, which a second connection would not see).
-        case sqlite(SQLiteConnection, AsyncLock, reader: SQLiteConnection, readerLock: AsyncLock)
+        /// The writing connection and its lock; the reading connections (nil for an in-memory
+        /// database, which a second connection would not see: reads take the writing one).
+        case sqlite(SQLiteConnection, AsyncLock, readers: SQLiteReaders?)
         case postgres(PostgresClient)
     }
 
@@ -111,19 +111,15 @@ public final class Database: Service, Sendable {
     /// Closes the SQLite file (checkpointing its WAL). Idempotent; the PostgreSQL pool closes
     /// when ``run()`` ends. Call it after the service group has stopped, whatever way it stopped.
     public func close() async {
-        guard case .sqlite(let connection, let lock, let reader, let readerLock) = backend else { return }
+        guard case .sqlite(let connection, let lock, let readers) = backend else { return }
         let first = closed.withLock { done in
             defer { done = true }
             return !done
         }
         guard first else { return }
-        // Wait for any statement in flight, then close from an uncancelled task (the reader
+        // Wait for any statement in flight, then close from an uncancelled task (the readers
         // first: the writer's close checkpoints the WAL).
-        if reader !== connection {
-            await readerLock.lock()
-            await Task { try? await reader.close() }.value
-            readerLock.unlock()
-        }
+        if let readers { await Task { await readers.close() }.value }
         await lock.lock()
         defer { lock.unlock() }
         await Task { try? await connection.close() }.value
@@ -135,7 +131,7 @@ public final class Database: Service, Sendable {
     public func withSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch backend {
-            case .sqlite(let connection, let lock, _, _):
+            case .sqlite(let connection, let lock, _):
                 return try await lock.withLock { try await body(connection.sql(queryLogLevel: nil)) }
             case .postgres(let client):
                 return try await client.withConnection { connection in
@@ -152,9 +148,9 @@ public final class Database: Service, Sendable {
     /// transaction in progress (nor hold one up). PostgreSQL: the same as ``withSession(_:)``.
     /// - Important: nothing in `body` may write; use ``withSession(_:)`` or ``transaction(_:)``.
     public func withReadSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        guard case .sqlite(_, _, let reader, let readerLock) = backend else { return try await withSession(body) }
+        guard case .sqlite(_, _, let readers?) = backend else { return try await withSession(body) }
         do {
-            return try await readerLock.withLock { try await body(reader.sql(queryLogLevel: nil)) }
+            return try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
         } catch {
             throw Database.translate(error)
         }
@@ -176,9 +172,10 @@ public final class Database: Service, Sendable {
     /// decode rows by position rather than through SQLKit. Nil in distributed mode, where
     /// callers take ``withPostgresConnection(_:)``.
     func withSQLiteReader<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T? {
-        guard case .sqlite(_, _, let reader, let readerLock) = backend else { return nil }
+        guard case .sqlite(let connection, let lock, let readers) = backend else { return nil }
         do {
-            return try await readerLock.withLock { try await body(reader) }
+            guard let readers else { return try await lock.withLock { try await body(connection) } }
+            return try await readers.withConnection { try await body($0) }
         } catch {
             throw Database.translate(error)
         }
@@ -264,19 +261,23 @@ public final class Database: Service, Sendable {
         }
         let lock = AsyncLock()
         guard case .file = storage else {
-            return Database(url: url, backend: .sqlite(connection, lock, reader: connection, readerLock: lock), logger: logger)
+            return Database(url: url, backend: .sqlite(connection, lock, readers: nil), logger: logger)
         }
-        let reader: SQLiteConnection
+        var readers: [SQLiteConnection] = []
         do {
-            reader = try await SQLiteConnection.open(storage: storage, logger: logger)
-            let db = reader.sql()
-            try await db.raw(busyTimeoutPragma).run()
-            try await db.raw("PRAGMA query_only = ON").run()
+            for _ in 0..<SQLiteReaders.defaultCount {
+                let reader = try await SQLiteConnection.open(storage: storage, logger: logger)
+                readers.append(reader)
+                let db = reader.sql()
+                try await db.raw(busyTimeoutPragma).run()
+                try await db.raw("PRAGMA query_only = ON").run()
+            }
         } catch {
+            for reader in readers { try? await reader.close() }
             try? await connection.close()
             throw StoreError(.cannotOpen, "cannot open a reading connection to SQLite database \(url): \(sqliteReason(error))", underlying: error)
         }
-        return Database(url: url, backend: .sqlite(connection, lock, reader: reader, readerLock: AsyncLock()), logger: logger)
+        return Database(url: url, backend: .sqlite(connection, lock, readers: SQLiteReaders(readers)), logger: logger)
     }
 
     private static func openPostgres(
