@@ -5,6 +5,7 @@ import BankSyncStore
 import BankSyncTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @Suite("Provider rate limits and quotas shared through the database")
@@ -35,6 +36,45 @@ struct ProviderLimitsTests {
             await #expect(throws: ProviderError.self) { try await first.admit(.plaid) }
         }
     }
+
+    @Test("at high rates a limiter takes tokens in blocks, and all limiters together still admit exactly the bucket's tokens", arguments: TestEngine.available)
+    func blocks(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let clock = SimulatedClock(Date(timeIntervalSince1970: 1_780_000_000))  // stands still: no refill
+            var first = DatabaseProviderLimits(store: store, logger: testLogger(), now: { clock.now })
+            first.maximumWait = .zero
+            var second = DatabaseProviderLimits(store: store, logger: testLogger(), now: { clock.now })
+            second.maximumWait = .zero
+            // 1,200 a minute: a tenth of a second is 2 tokens, so blocks of 2.
+            try await first.configure(.init(plaid: 1_200, teller: 60_000, gocardless: 50))
+            var admitted = 0
+            var refusedBoth = false
+            while !refusedBoth {
+                let a = (try? await first.admit(.plaid)) != nil
+                let b = (try? await second.admit(.plaid)) != nil
+                admitted += (a ? 1 : 0) + (b ? 1 : 0)
+                refusedBoth = !a && !b
+            }
+            #expect(admitted == 1_200)
+            // 60,000 a minute: blocks of the maximum. The first take is one token (the rate is
+            // not known yet), the second a block; 22 requests took 1 + 20 + 20 from the bucket.
+            for _ in 0..<22 { try await first.admit(.teller) }
+            let left = Mutex(0.0)
+            _ = try await store.providerLimits.takeTokens(.teller, upTo: 1, now: clock.now, remaining: { value in left.withLock { $0 = value } })
+            #expect(left.withLock { $0 } == Self.tellerLeft)
+            // Reserved tokens go stale: after the reserve's lifetime (the bucket refilled to full
+            // meanwhile) the next request takes a new block instead of a spare token.
+            clock.set(clock.now.addingTimeInterval(DatabaseProviderLimits.reserveLifetime + 1))
+            try await first.admit(.teller)
+            _ = try await store.providerLimits.takeTokens(.teller, upTo: 1, now: clock.now, remaining: { value in left.withLock { $0 = value } })
+            #expect(left.withLock { $0 } == Self.tellerLeftAfterStale)
+        }
+    }
+
+    /// 60,000 tokens less 41 taken by the limiter and 1 by the probe.
+    static let tellerLeft = 60_000.0 - 42
+    /// A full bucket less a block of 20 and the probe's 1.
+    static let tellerLeftAfterStale = 60_000.0 - 21
 
     @Test("a short wait is waited out in-process instead of failing", arguments: TestEngine.available)
     func shortWait(engine: TestEngine) async throws {

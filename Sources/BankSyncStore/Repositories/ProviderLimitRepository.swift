@@ -29,41 +29,54 @@ public struct ProviderLimitRepository: Sendable {
     /// - Returns: nil when a token was taken (or the provider has no bucket); otherwise how
     ///   long until one is available.
     public func takeToken(_ provider: Provider, now: Date) async throws -> Duration? {
-        try await takeToken(provider, now: now, remaining: nil)
+        if case .wait(let wait) = try await takeTokens(provider, upTo: 1, now: now, remaining: nil) { return wait }
+        return nil
     }
 
-    /// ``takeToken(_:now:)``, telling `remaining` how many tokens the bucket holds after it.
-    public func takeToken(_ provider: Provider, now: Date, remaining: (@Sendable (Double) -> Void)?) async throws -> Duration? {
+    /// What ``takeTokens(_:upTo:now:remaining:)`` got.
+    public enum Take: Sendable, Equatable {
+        /// `count` tokens taken (0 when the provider has no bucket), with the bucket's rate.
+        case taken(count: Int, perMinute: Double)
+        /// None taken: the next token comes in this long.
+        case wait(Duration)
+    }
+
+    /// Takes `count` tokens from `provider`'s bucket in one statement when it holds that many,
+    /// else one, else none (refilling it for the time since its last refill first), so
+    /// concurrent workers never over-spend. `remaining` hears how many the bucket holds after.
+    public func takeTokens(_ provider: Provider, upTo count: Int, now: Date, remaining: (@Sendable (Double) -> Void)?) async throws -> Take {
         let ms = now.millisecondsSince1970
-        return try await database.withSession { db in
-            // refilled = min(capacity, tokens + elapsed · rate); clock skew between processes
-            // (now before refilled_at) refills nothing rather than draining.
-            let refilled: SQLQueryString = """
-                (CASE WHEN tokens + (CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) - refilled_at ELSE 0 END) * per_minute / 60000.0 > capacity
-                 THEN capacity
-                 ELSE tokens + (CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) - refilled_at ELSE 0 END) * per_minute / 60000.0 END)
+        // refilled = min(capacity, tokens + elapsed · rate); clock skew between processes
+        // (now before refilled_at) refills nothing rather than draining.
+        let refilled: SQLQueryString = """
+            (CASE WHEN tokens + (CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) - refilled_at ELSE 0 END) * per_minute / 60000.0 > capacity
+             THEN capacity
+             ELSE tokens + (CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) - refilled_at ELSE 0 END) * per_minute / 60000.0 END)
+            """
+        func take(_ n: Int, on db: any SQLDatabase) async throws -> Take? {
+            guard let row = try await db.raw(
                 """
-            let taken = try await db.raw(
-                """
-                UPDATE provider_rate_limits SET tokens = \(refilled) - 1,
+                UPDATE provider_rate_limits SET tokens = \(refilled) - \(bind: n),
                     refilled_at = CASE WHEN \(bind: ms) > refilled_at THEN \(bind: ms) ELSE refilled_at END
-                WHERE provider = \(bind: provider.rawValue) AND \(refilled) >= 1
-                RETURNING tokens
+                WHERE provider = \(bind: provider.rawValue) AND \(refilled) >= \(bind: n)
+                RETURNING tokens, per_minute
                 """
-            ).all()
-            if let row = taken.first {
-                remaining?(try row.decode(column: "tokens", as: Double.self))
-                return nil
-            }
+            ).first() else { return nil }
+            remaining?(try row.decode(column: "tokens", as: Double.self))
+            return .taken(count: n, perMinute: try row.decode(column: "per_minute", as: Double.self))
+        }
+        return try await database.withSession { db in
+            if count > 1, let block = try await take(count, on: db) { return block }
+            if let one = try await take(1, on: db) { return one }
             guard let row = try await db.raw(
                 "SELECT tokens, per_minute, refilled_at FROM provider_rate_limits WHERE provider = \(bind: provider.rawValue)"
-            ).first() else { return nil }
+            ).first() else { return .taken(count: 0, perMinute: .infinity) }
             let tokens = try row.decode(column: "tokens", as: Double.self)
             let perMinute = try row.decode(column: "per_minute", as: Double.self)
             let elapsed = Double(max(0, ms - (try row.int64("refilled_at"))))
             let have = tokens + elapsed * perMinute / 60_000
-            guard perMinute > 0 else { return .seconds(3_600) }
-            return .milliseconds(Int64(((1 - have) / perMinute * 60_000).rounded(.up)) + 1)
+            guard perMinute > 0 else { return .wait(.seconds(3_600)) }
+            return .wait(.milliseconds(Int64(((1 - have) / perMinute * 60_000).rounded(.up)) + 1))
         }
     }
 
