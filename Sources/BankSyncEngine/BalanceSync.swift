@@ -6,8 +6,9 @@ public import Logging
 public import SQLKit
 
 /// `update-balances`: read each account's balance from the provider and record it (the
-/// latest balance and that day's history point), in BankSync's sign (owed = negative).
-/// The provider call is given as `fetch`, so one job serves all three providers.
+/// latest balance and that day's history point), in BankSync's sign (owed = negative), all
+/// of a connection's accounts in one database transaction. The provider call is given as
+/// `fetch`, so one job serves all three providers.
 public struct BalanceSync: Sendable {
     /// Balances of the connection's accounts (all of them in one call for Plaid; one call per
     /// account for Teller and GoCardless).
@@ -16,7 +17,7 @@ public struct BalanceSync: Sendable {
     let store: Store
     let logger: Logger
     let fetch: Fetch
-    /// Runs in the transaction that records a balance which replaced an earlier reading, with
+    /// Runs in the transaction that records the balances, for each one that replaced an earlier reading, with
     /// the account, the earlier reading and the new one (the engine checks for a significant
     /// change there, so the event commits with the balance).
     public var inTransaction: (@Sendable (any SQLDatabase, Account, Balance, Balance) async throws -> Void)?
@@ -37,7 +38,7 @@ public struct BalanceSync: Sendable {
         let accounts = try await store.accounts.list(connectionID: connectionID)
         let credential = ConnectionCredential(secret: try await store.connections.accessToken(for: connectionID), externalID: connection.providerConnectionID)
         let byProviderID = Dictionary(accounts.map { ($0.providerAccountID, $0) }, uniquingKeysWith: { a, _ in a })
-        var recorded = 0
+        var readings: [(Account, Balance)] = []
         for balance in try await fetch(credential, accounts) {
             guard let account = byProviderID[balance.providerAccountID] else {
                 logger.warning("balance for an unknown account skipped", metadata: ["connection_id": "\(connectionID)", "provider_account": "\(balance.providerAccountID)"])
@@ -47,12 +48,16 @@ public struct BalanceSync: Sendable {
                 logger.warning("balance in another currency than its account skipped", metadata: ["connection_id": "\(connectionID)", "account_id": "\(account.id)"])
                 continue
             }
-            let reading = Balance(accountID: account.id, current: balance.current, available: balance.available, limit: balance.limit, asOf: now)
-            try await store.database.transaction { [inTransaction] db in
+            readings.append((account, Balance(accountID: account.id, current: balance.current, available: balance.available, limit: balance.limit, asOf: now)))
+        }
+        guard !readings.isEmpty else { return 0 }
+        // All of the connection's readings in one transaction: one commit (and, embedded, one
+        // turn at the only writer) per connection rather than per account.
+        try await store.database.transaction { [inTransaction, readings] db in
+            for (account, reading) in readings {
                 if let previous = try await store.accounts.recordBalance(reading, on: db) { try await inTransaction?(db, account, previous, reading) }
             }
-            recorded += 1
         }
-        return recorded
+        return readings.count
     }
 }

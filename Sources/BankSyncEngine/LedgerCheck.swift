@@ -32,31 +32,35 @@ public struct LedgerCheck: Sendable {
         case noBalance
     }
 
-    /// Checks every account of a connection; returns the outcome per account.
+    /// Checks every account of a connection; returns the outcome per account. The accounts are
+    /// read one by one and their outcomes written together, in one session.
     @discardableResult
     public func run(connectionID: Identifier<Connection>, now: Date) async throws -> [Identifier<Account>: Outcome] {
         var outcomes: [Identifier<Account>: Outcome] = [:]
+        var checks: [AccountRepository.LedgerCheckRecord] = []
         for account in try await store.accounts.list(connectionID: connectionID) {
-            outcomes[account.id] = try await check(account, now: now)
+            let (outcome, record) = try await check(account)
+            outcomes[account.id] = outcome
+            if let record { checks.append(record) }
         }
+        try await store.accounts.recordLedgerChecks(checks, at: now)
         return outcomes
     }
 
-    func check(_ account: Account, now: Date) async throws -> Outcome {
+    /// One account's outcome and what to record for it (nil without a balance).
+    func check(_ account: Account) async throws -> (Outcome, AccountRepository.LedgerCheckRecord?) {
         guard let balance = try await store.accounts.balance(accountID: account.id), let state = try await store.accounts.ledgerState(account.id) else {
-            return .noBalance
+            return (.noBalance, nil)
         }
         let drift = balance.current.minorUnits - (try await store.accounts.postedSum(account.id))
         guard let baseline = state.baselineMinor else {
-            try await store.accounts.recordLedgerCheck(account.id, baselineMinor: drift, issue: nil, at: now)
-            return .baseline
+            return (.baseline, .init(accountID: account.id, baselineMinor: drift, issue: nil))
         }
         if drift == baseline {
             if state.issue != nil {
                 logger.info("ledger check passes again", metadata: ["account_id": "\(account.id)"])
             }
-            try await store.accounts.recordLedgerCheck(account.id, baselineMinor: nil, issue: nil, at: now)
-            return .consistent
+            return (.consistent, .init(accountID: account.id, baselineMinor: nil, issue: nil))
         }
         let difference = drift - baseline
         let amount = Money(minorUnits: difference, currency: account.currency)
@@ -67,7 +71,6 @@ public struct LedgerCheck: Sendable {
             logger.warning("ledger check failed", metadata: ["account_id": "\(account.id)", "difference_minor": "\(difference)"])
             Counter(label: "banksync_ledger_mismatches_total").increment()
         }
-        try await store.accounts.recordLedgerCheck(account.id, baselineMinor: nil, issue: issue, at: now)
-        return .mismatch(differenceMinor: difference)
+        return (.mismatch(differenceMinor: difference), .init(accountID: account.id, baselineMinor: nil, issue: issue))
     }
 }

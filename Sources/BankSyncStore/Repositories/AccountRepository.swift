@@ -195,23 +195,40 @@ public struct AccountRepository: Sendable {
         }
     }
 
-    /// Records a ledger check's outcome (and a new baseline when given).
-    public func recordLedgerCheck(_ id: Identifier<Account>, baselineMinor: Int64?, issue: String?, at time: Date) async throws {
-        try await database.withSession { db in
-            if let baselineMinor {
-                try await db.raw(
-                    """
-                    UPDATE accounts SET ledger_baseline_minor = \(bind: baselineMinor), ledger_issue = \(bind: issue),
-                        ledger_checked_at = \(bind: time.millisecondsSince1970) WHERE id = \(bind: id.rawValue)
-                    """
-                ).run()
-            } else {
-                try await db.raw(
-                    """
-                    UPDATE accounts SET ledger_issue = \(bind: issue), ledger_checked_at = \(bind: time.millisecondsSince1970)
-                    WHERE id = \(bind: id.rawValue)
-                    """
-                ).run()
+    /// What one ledger check found for an account: its new baseline (when one is taken) and
+    /// its issue (nil when the rows add up).
+    public struct LedgerCheckRecord: Sendable, Equatable {
+        public var accountID: Identifier<Account>
+        public var baselineMinor: Int64?
+        public var issue: String?
+
+        public init(accountID: Identifier<Account>, baselineMinor: Int64?, issue: String?) {
+            self.accountID = accountID
+            self.baselineMinor = baselineMinor
+            self.issue = issue
+        }
+    }
+
+    /// Records ledger checks' outcomes (and new baselines where given), all in one session.
+    public func recordLedgerChecks(_ checks: [LedgerCheckRecord], at time: Date) async throws {
+        guard !checks.isEmpty else { return }
+        try await database.transaction { db in
+            for check in checks {
+                if let baselineMinor = check.baselineMinor {
+                    try await db.raw(
+                        """
+                        UPDATE accounts SET ledger_baseline_minor = \(bind: baselineMinor), ledger_issue = \(bind: check.issue),
+                            ledger_checked_at = \(bind: time.millisecondsSince1970) WHERE id = \(bind: check.accountID.rawValue)
+                        """
+                    ).run()
+                } else {
+                    try await db.raw(
+                        """
+                        UPDATE accounts SET ledger_issue = \(bind: check.issue), ledger_checked_at = \(bind: time.millisecondsSince1970)
+                        WHERE id = \(bind: check.accountID.rawValue)
+                        """
+                    ).run()
+                }
             }
         }
     }
