@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 : "${PG_BASE:?set PG_BASE=postgres://user:password@host:port}"
 PEERS="$(cd .. && pwd)/shared/bench/queue-peers"
 [ -d "$PEERS" ] || { echo "peer scripts not found at $PEERS" >&2; exit 2; }
-BIN=.build/release/banksync
+BIN="$(pwd)/.build/release/banksync"
 [ -x "$BIN" ] || { echo "build first: swift build -c release --product banksync" >&2; exit 2; }
 
 for db in qbench pgq rawq; do
@@ -69,3 +69,25 @@ for key, rows in sorted(groups.items(), key=lambda kv: str(kv[0])):
         print(key, {k: round(statistics.median(r[k] for r in rows), 2) for k in fields})
 EOF
 rm -f "$results"
+
+# The drain ratio, interleaved: five pairs of (raw ceiling 4 × 100, BankSync 4 × 100) run back
+# to back, so both sides of each ratio see the same machine state (raw drains alone moved
+# between 33k and 50k within minutes on this shared machine).
+echo "## Drain vs the raw ceiling, interleaved (5 pairs)"
+pairs=$(mktemp)
+for pair in 1 2 3 4 5; do
+  raw=$($PY bench_rawpg.py drain --jobs 20000 --workers 4 --batch-size 100 2>/dev/null | grep '^{' \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["rate"])')
+  ours=$("$BIN" bench queue --runs 1 --phase drain --workers 4 --skip-sqlite \
+    --postgres-url "$PG_BASE/qbench?sslmode=disable" 2>/dev/null | tail -n 1 | awk -F'|' '{print $5}' | tr -d ' ')
+  echo "$raw $ours" | tee -a "$pairs"
+done
+python3 - "$pairs" <<'EOF2'
+import statistics, sys
+pairs = [tuple(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+ratios = [ours / raw for raw, ours in pairs]
+print("raw", round(statistics.median(r for r, _ in pairs)), "BankSync", round(statistics.median(o for _, o in pairs)),
+      "median ratio", f"{statistics.median(ratios):.2f}", "ratios", [f"{x:.2f}" for x in ratios])
+EOF2
+rm -f "$pairs"
+
