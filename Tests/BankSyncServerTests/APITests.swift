@@ -124,6 +124,9 @@ struct APITests {
                 (.get, "/v1/accounts/\(account)", nil),
                 (.get, "/v1/accounts/\(account)/balances", nil),
                 (.get, "/v1/transactions?user_id=\(user)", nil),
+                // The user check runs beside the page query: still a 404 first, whatever else is wrong.
+                (.get, "/v1/transactions?user_id=\(user)&cursor=bm90LWEtY3Vyc29y", nil),
+                (.get, "/v1/transactions?user_id=\(user)&from=2026-13-45", nil),
                 (.get, "/v1/transactions/\(transaction)", nil),
                 (.patch, "/v1/transactions/\(transaction)", #"{"category": "TRAVEL"}"#),
                 (.get, "/v1/rules/\(ruleID)", nil),
