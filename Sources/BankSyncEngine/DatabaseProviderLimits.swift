@@ -109,6 +109,13 @@ final class TokenReserve: Sendable {
         var spare = 0
         var takenAt = Date.distantPast
         var block = 1
+
+        /// Whether tokens taken at `takenAt` may still be spent at `now` (not before it: a
+        /// clock that went back makes them stale).
+        func isFresh(at now: Date) -> Bool {
+            let age = now.timeIntervalSince(takenAt)
+            return age >= 0 && age <= DatabaseProviderLimits.reserveLifetime
+        }
     }
 
     private let entries = Mutex<[Provider: Entry]>([:])
@@ -117,8 +124,7 @@ final class TokenReserve: Sendable {
     func take(_ provider: Provider, now: Date) -> Bool {
         entries.withLock { entries in
             guard var entry = entries[provider], entry.spare > 0 else { return false }
-            let age = now.timeIntervalSince(entry.takenAt)
-            guard age >= 0, age <= DatabaseProviderLimits.reserveLifetime else {
+            guard entry.isFresh(at: now) else {
                 entry.spare = 0
                 entries[provider] = entry
                 return false
@@ -141,9 +147,7 @@ final class TokenReserve: Sendable {
             var entry = entries[provider] ?? Entry()
             entry.block = block
             if spare > 0 {
-                let age = now.timeIntervalSince(entry.takenAt)
-                let fresh = age >= 0 && age <= DatabaseProviderLimits.reserveLifetime
-                entry.spare = (fresh ? entry.spare : 0) + spare
+                entry.spare = (entry.isFresh(at: now) ? entry.spare : 0) + spare
                 entry.takenAt = now
             }
             entries[provider] = entry

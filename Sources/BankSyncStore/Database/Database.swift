@@ -143,17 +143,13 @@ public final class Database: Service, Sendable {
         }
     }
 
-    /// Runs `body` with a handle for statements that only read. Embedded mode runs them on the
+    /// Runs `body` with a handle for statements that only read. Embedded mode runs them on a
     /// reading connection: they see the last committed state and do not wait for a write
     /// transaction in progress (nor hold one up). PostgreSQL: the same as ``withSession(_:)``.
     /// - Important: nothing in `body` may write; use ``withSession(_:)`` or ``transaction(_:)``.
     public func withReadSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        guard case .sqlite(_, _, let readers?) = backend else { return try await withSession(body) }
-        do {
-            return try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
-        } catch {
-            throw Database.translate(error)
-        }
+        guard case .sqlite = backend else { return try await withSession(body) }
+        return try await readingSQLite { try await body($0.sql(queryLogLevel: nil)) }
     }
 
     /// Runs `body` on a pooled PostgreSQL connection, for hot paths that need what SQLKit does
@@ -168,11 +164,18 @@ public final class Database: Service, Sendable {
         }
     }
 
-    /// Runs `body` on the reading SQLite connection (holding its lock), for hot reads that
-    /// decode rows by position rather than through SQLKit. Nil in distributed mode, where
-    /// callers take ``withPostgresConnection(_:)``.
+    /// Runs `body` on a reading SQLite connection, for hot reads that decode rows by position
+    /// rather than through SQLKit. Nil in distributed mode, where callers take
+    /// ``withPostgresConnection(_:)``.
     func withSQLiteReader<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T? {
-        guard case .sqlite(let connection, let lock, let readers) = backend else { return nil }
+        guard case .sqlite = backend else { return nil }
+        return try await readingSQLite(body)
+    }
+
+    /// Embedded mode only: `body` on a free reading connection, or on the writing one under its
+    /// lock for an in-memory database (which has no other).
+    private func readingSQLite<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+        guard case .sqlite(let connection, let lock, let readers) = backend else { preconditionFailure("not an embedded database") }
         do {
             guard let readers else { return try await lock.withLock { try await body(connection) } }
             return try await readers.withConnection { try await body($0) }

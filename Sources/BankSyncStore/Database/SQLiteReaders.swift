@@ -13,7 +13,6 @@ final class SQLiteReaders: Sendable {
     private struct State {
         var idle: [Int]
         var waiters: [CheckedContinuation<Int, Never>] = []
-        var closed = false
     }
 
     let connections: [SQLiteConnection]

@@ -214,21 +214,14 @@ public struct AccountRepository: Sendable {
         guard !checks.isEmpty else { return }
         try await database.transaction { db in
             for check in checks {
-                if let baselineMinor = check.baselineMinor {
-                    try await db.raw(
-                        """
-                        UPDATE accounts SET ledger_baseline_minor = \(bind: baselineMinor), ledger_issue = \(bind: check.issue),
-                            ledger_checked_at = \(bind: time.millisecondsSince1970) WHERE id = \(bind: check.accountID.rawValue)
-                        """
-                    ).run()
-                } else {
-                    try await db.raw(
-                        """
-                        UPDATE accounts SET ledger_issue = \(bind: check.issue), ledger_checked_at = \(bind: time.millisecondsSince1970)
-                        WHERE id = \(bind: check.accountID.rawValue)
-                        """
-                    ).run()
-                }
+                // A nil baseline keeps the stored one.
+                try await db.raw(
+                    """
+                    UPDATE accounts SET ledger_baseline_minor = COALESCE(\(bind: check.baselineMinor), ledger_baseline_minor),
+                        ledger_issue = \(bind: check.issue), ledger_checked_at = \(bind: time.millisecondsSince1970)
+                    WHERE id = \(bind: check.accountID.rawValue)
+                    """
+                ).run()
             }
         }
     }

@@ -24,15 +24,6 @@ public struct ProviderLimitRepository: Sendable {
         }
     }
 
-    /// Takes one token from `provider`'s bucket in one statement (refilling it for the time
-    /// since its last refill first), so concurrent workers never over-spend.
-    /// - Returns: nil when a token was taken (or the provider has no bucket); otherwise how
-    ///   long until one is available.
-    public func takeToken(_ provider: Provider, now: Date) async throws -> Duration? {
-        if case .wait(let wait) = try await takeTokens(provider, upTo: 1, now: now, remaining: nil) { return wait }
-        return nil
-    }
-
     /// What ``takeTokens(_:upTo:now:remaining:)`` got.
     public enum Take: Sendable, Equatable {
         /// `count` tokens taken (0 when the provider has no bucket), with the bucket's rate.
