@@ -34,7 +34,7 @@ public final class Database: Service, Sendable {
     private enum Backend: Sendable {
         /// The writing connection and its lock; the reading connections (nil for an in-memory
         /// database, which a second connection would not see: reads take the writing one).
-        case sqlite(SQLiteConnection, AsyncLock, readers: SQLiteReaders?)
+        case sqlite(SQLiteConnection, AsyncLock, readers: SQLiteReaders?, thread: WriterThread)
         case postgres(PostgresClient)
     }
 
@@ -111,7 +111,7 @@ public final class Database: Service, Sendable {
     /// Closes the SQLite file (checkpointing its WAL). Idempotent; the PostgreSQL pool closes
     /// when ``run()`` ends. Call it after the service group has stopped, whatever way it stopped.
     public func close() async {
-        guard case .sqlite(let connection, let lock, let readers) = backend else { return }
+        guard case .sqlite(let connection, let lock, let readers, let thread) = backend else { return }
         let first = closed.withLock { done in
             defer { done = true }
             return !done
@@ -121,8 +121,13 @@ public final class Database: Service, Sendable {
         // first: the writer's close checkpoints the WAL).
         if let readers { await Task { await readers.close() }.value }
         await lock.lock()
-        defer { lock.unlock() }
         await Task { try? await connection.close() }.value
+        lock.unlock()
+        // Sessions already waiting for the lock now find the database closed and give up; let
+        // them through before the writer's thread stops, since their code runs on it.
+        await lock.lock()
+        lock.unlock()
+        await thread.shutdown()
     }
 
     /// Runs `body` with a database handle; statements in it may interleave with other sessions'.
@@ -131,8 +136,10 @@ public final class Database: Service, Sendable {
     public func withSession<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             switch backend {
-            case .sqlite(let connection, let lock, _):
-                return try await lock.withLock { try await body(connection.sql(queryLogLevel: nil)) }
+            case .sqlite(let connection, let lock, _, let thread):
+                // On the writer's thread (see ``WriterThread``): the lock is held for SQLite's
+                // work, not for a turn on the shared pool between statements.
+                return try await onWriter(connection, lock, thread) { try await body($0.sql(queryLogLevel: nil)) }
             case .postgres(let client):
                 return try await client.withConnection { connection in
                     try await body(connection.sql(queryLogLevel: nil, logger: logger))
@@ -175,12 +182,27 @@ public final class Database: Service, Sendable {
     /// Embedded mode only: `body` on a free reading connection, or on the writing one under its
     /// lock for an in-memory database (which has no other).
     private func readingSQLite<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
-        guard case .sqlite(let connection, let lock, let readers) = backend else { preconditionFailure("not an embedded database") }
+        guard case .sqlite(let connection, let lock, let readers, let thread) = backend else { preconditionFailure("not an embedded database") }
         do {
-            guard let readers else { return try await lock.withLock { try await body(connection) } }
+            guard let readers else {
+                return try await onWriter(connection, lock, thread, body)
+            }
             return try await readers.withConnection { try await body($0) }
         } catch {
             throw Database.translate(error)
+        }
+    }
+
+    /// Embedded mode: `body` on the writing connection, under its lock, on its thread.
+    private func onWriter<T: Sendable>(
+        _ connection: SQLiteConnection, _ lock: AsyncLock, _ thread: WriterThread, _ body: (SQLiteConnection) async throws -> T
+    ) async throws -> T {
+        guard !closed.withLock({ $0 }) else { throw StoreError(.query, "the database \(url) is closed") }
+        return try await withTaskExecutorPreference(thread) {
+            try await lock.withLock {
+                guard !closed.withLock({ $0 }) else { throw StoreError(.query, "the database \(url) is closed") }
+                return try await body(connection)
+            }
         }
     }
 
@@ -235,9 +257,11 @@ public final class Database: Service, Sendable {
         let busyTimeoutPragma = SQLQueryString(
             "PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000))")
         let connection: SQLiteConnection
+        let thread = WriterThread()
         do {
-            connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+            connection = try await SQLiteConnection.open(storage: storage, threadPool: thread.pool, logger: logger, on: thread.loop)
         } catch {
+            await thread.shutdown()
             throw StoreError(.cannotOpen, "cannot open SQLite database \(url): \(sqliteReason(error))", underlying: error)
         }
         do {
@@ -259,12 +283,13 @@ public final class Database: Service, Sendable {
             _ = try await db.raw("SELECT count(*) AS n FROM sqlite_master").all()
         } catch {
             try? await connection.close()
+            await thread.shutdown()
             let classified = classify(error)
             throw StoreError(classified.kind, "cannot use SQLite database \(url): \(classified.message)", underlying: error)
         }
         let lock = AsyncLock()
         guard case .file = storage else {
-            return Database(url: url, backend: .sqlite(connection, lock, readers: nil), logger: logger)
+            return Database(url: url, backend: .sqlite(connection, lock, readers: nil, thread: thread), logger: logger)
         }
         var readers: [SQLiteConnection] = []
         do {
@@ -278,9 +303,10 @@ public final class Database: Service, Sendable {
         } catch {
             for reader in readers { try? await reader.close() }
             try? await connection.close()
+            await thread.shutdown()
             throw StoreError(.cannotOpen, "cannot open a reading connection to SQLite database \(url): \(sqliteReason(error))", underlying: error)
         }
-        return Database(url: url, backend: .sqlite(connection, lock, readers: SQLiteReaders(readers)), logger: logger)
+        return Database(url: url, backend: .sqlite(connection, lock, readers: SQLiteReaders(readers), thread: thread), logger: logger)
     }
 
     private static func openPostgres(
