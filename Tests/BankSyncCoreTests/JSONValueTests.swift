@@ -24,6 +24,16 @@ struct JSONValueTests {
         #expect(String(decoding: value.serialized(), as: UTF8.self) == #"{"b":[1,-2.50,3e2,true,false,null],"a":{"x":"y"}}"#)
     }
 
+    @Test("strings serialize with their escapes in place and read back the same")
+    func escapesSerialize() throws {
+        let texts = ["plain", "", "a\"b\\c\nd\u{1}", "\"lead", "trail\\", "tab\there\r", "café ☕️ 東京 😀", "\u{1f}\u{0}x"]
+        for text in texts {
+            let written = String(decoding: JSONValue.string(text).serialized(), as: UTF8.self)
+            #expect(try parse(written) == .string(text), "\(written)")
+        }
+        #expect(String(decoding: JSONValue.string("a\"b\\c\nd\u{1}é").serialized(), as: UTF8.self) == #""a\"b\\c\nd\u0001é""#)
+    }
+
     @Test(
         "malformed documents are refused with what was wrong",
         arguments: [

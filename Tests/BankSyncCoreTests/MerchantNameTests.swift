@@ -1,4 +1,4 @@
-import BankSyncCore
+@testable import BankSyncCore
 import Testing
 
 @Suite("Merchant names from raw descriptors")
@@ -26,5 +26,22 @@ struct MerchantNameTests {
     func empty() {
         #expect(MerchantName.clean("#1234 5678") == nil)
         #expect(MerchantName.clean("") == nil)
+    }
+
+    @Test("a descriptor cleaned again gives the same answer, nil included")
+    func repeatedDescriptors() {
+        for _ in 0..<3 {
+            #expect(MerchantName.clean("SQ *BLUE BOTTLE 0412 SAN FRANCISCO CA") == "Blue Bottle")
+            #expect(MerchantName.clean("#1234 5678") == nil)
+            #expect(MerchantName.clean("JOE'S PIZZA") == "Joe's Pizza")
+        }
+    }
+
+    @Test("more distinct descriptors than the cache holds are all cleaned right")
+    func beyondTheCache() {
+        for number in 0..<(MerchantName.cacheLimit + 50) {
+            let name = MerchantName.clean("SQ *CAFE \(number) 0412 SAN FRANCISCO CA")
+            if name != "Cafe" { Issue.record("descriptor \(number) gave \(name ?? "nil")") }
+        }
     }
 }
