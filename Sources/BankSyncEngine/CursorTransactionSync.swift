@@ -71,7 +71,8 @@ public struct CursorTransactionSync: Sendable {
             saved.updatedAt = now
             counts.reconciled = settlements.count
             // Encoded before the transaction opens (on SQLite it holds the only writer).
-            let encoded = TransactionRepository.encode(rows)
+            let addedIDs = Set(rows[..<addedCount].map(\.id))
+            let encoded = TransactionRepository.encode(rows, for: store.database.engine) { addedIDs.contains($0.id) }
             counts.removed = try await store.database.transaction { [saved, addedCount] db in
                 try await store.transactions.write(encoded, on: db)
                 try await store.transactions.carryUserCategories(settlements.map { (pending: $0.0, posted: $0.1) }, on: db)

@@ -57,14 +57,14 @@ public struct WindowTransactionSync: Sendable {
                 let stored = try await store.database.withReadSession { db in
                     try await store.transactions.live(accountID: account.id, from: from, to: today, on: db)
                 }
-                prepared.append(PreparedWindow(window, account: account, stored: stored, now: now))
+                prepared.append(PreparedWindow(window, account: account, stored: stored, now: now, engine: store.database.engine))
             }
             return try await store.database.transaction { [saved, prepared] db in
                 var counts = SyncCounts(details: ["from": "\(from)", "to": "\(today)"])
                 var added: [Transaction] = []
                 for var account in prepared {
                     let stored = try await store.transactions.live(accountID: account.account.id, from: from, to: today, on: db)
-                    if stored != account.stored { account = PreparedWindow(account.window, account: account.account, stored: stored, now: now) }
+                    if stored != account.stored { account = PreparedWindow(account.window, account: account.account, stored: stored, now: now, engine: store.database.engine) }
                     counts.skip(account.window.rejected, logger: logger)
                     try await apply(account, from: from, to: today, now: now, on: db)
                     let plan = account.plan
@@ -112,13 +112,13 @@ struct PreparedWindow: Sendable {
     /// The stored rows this was computed from.
     let stored: [Transaction]
     let plan: WindowPlan
-    /// The inserts and updates, encoded for the upsert.
+    /// The inserts and updates, encoded for the write (on PostgreSQL the inserts for `COPY`).
     let encoded: TransactionRepository.EncodedTransactions
     /// The inserted rows.
     let inserted: [Transaction]
     let links: [TransactionLink]
 
-    init(_ window: TransactionWindow, account: Account, stored: [Transaction], now: Date) {
+    init(_ window: TransactionWindow, account: Account, stored: [Transaction], now: Date, engine: DatabaseEngine) {
         // Keys: the provider's id, else a fingerprint in the provider's order.
         let unkeyed = window.transactions.filter { $0.providerTransactionID == nil }
         var fingerprints = Fingerprint.keys(unkeyed.map { (date: $0.date, amountMinor: $0.amount.minorUnits, description: $0.description) }).makeIterator()
@@ -160,7 +160,7 @@ struct PreparedWindow: Sendable {
         self.window = window
         self.stored = stored
         self.plan = plan
-        self.encoded = TransactionRepository.encode(writes)
+        self.encoded = TransactionRepository.encode(writes, for: engine) { insertedKeys.contains($0.providerTransactionID) }
         self.inserted = writes.filter { insertedKeys.contains($0.providerTransactionID) }
         self.links = plan.settlements.map { settlement in
             let stated = incoming[settlement.postedKey]?.pendingTransactionID == settlement.pendingKey

@@ -50,6 +50,57 @@ struct TransactionRepositoryTests {
         }
     }
 
+    @Test("rows written as new (PostgreSQL: COPY) store exactly, awkward text included", arguments: TestEngine.available)
+    func newRowsRoundTrip(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            let texts = [#"back\slash \N \t"#, "TAB\tNEWLINE\nCR\r BELL\u{07}", "☕️ Café 東京", "", "plain"]
+            let rows = try (0..<(TransactionRepository.rowsForCopy + 36)).map { i in
+                var t = try fixture.transaction("new\(i)", amount: i % 2 == 0 ? "-92233720368547758.07" : "12.34")
+                t.description = texts[i % texts.count]
+                t.merchantName = i % 3 == 0 ? nil : texts[(i + 1) % texts.count]
+                t.category = i % 4 == 0 ? CategoryAssignment(category: "FOOD_AND_DRINK", confidence: 0.123456789, source: .model) : nil
+                t.authorizedDate = i % 5 == 0 ? try CalendarDate(parsing: "2026-04-30") : nil
+                return t
+            }
+            let encoded = TransactionRepository.encode(rows, for: store.database.engine) { _ in true }
+            try await store.database.transaction { db in try await store.transactions.write(encoded, on: db) }
+            #expect(try await store.transactions.count(accountID: fixture.account.id) == rows.count)
+            for row in rows {
+                let stored = try #require(try await store.transactions.get(row.id))
+                #expect(stored == row, "\(row.providerTransactionID)")
+            }
+        }
+    }
+
+    @Test("a row taken for new that is stored already is upserted: the transaction's other writes stay and the user's category survives", arguments: TestEngine.available)
+    func newRowThatExists(engine: TestEngine) async throws {
+        try await withTestStore(engine) { store, _ in
+            let fixture = try await Fixture.make(in: store)
+            var mine = try fixture.transaction("existing")
+            mine.category = CategoryAssignment(category: "FOOD_AND_DRINK_RESTAURANT", confidence: 1, source: .user)
+            try await store.transactions.upsert([mine])
+            var again = try fixture.transaction("existing", amount: "-9.99")
+            again.category = CategoryAssignment(category: "FOOD_AND_DRINK_COFFEE", confidence: 0.8, source: .model)
+            let rows = try [again] + (0..<TransactionRepository.rowsForCopy).map { try fixture.transaction("fresh\($0)") }
+            let encoded = TransactionRepository.encode(rows, for: store.database.engine) { _ in true }
+            let later = try fixture.transaction("written-after")
+            try await store.database.transaction { db in
+                try await store.transactions.write([try fixture.transaction("written-before")], on: db)
+                try await store.transactions.write(encoded, on: db)
+                try await store.transactions.write([later], on: db)
+            }
+            #expect(try await store.transactions.count(accountID: fixture.account.id) == rows.count + 2)
+            let stored = try #require(try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: "existing"))
+            #expect(stored.id == mine.id)
+            #expect(stored.amount == again.amount)
+            #expect(stored.category?.source == .user)
+            #expect(stored.category?.category == "FOOD_AND_DRINK_RESTAURANT")
+            #expect(try await store.transactions.find(accountID: fixture.account.id, providerTransactionID: "written-before") != nil)
+            #expect(try await store.transactions.get(later.id) == later)
+        }
+    }
+
     @Test("settlements in one batch: each posted row takes its pending row's user category, the last named wins, links replace older ones", arguments: TestEngine.available)
     func batchedSettlements(engine: TestEngine) async throws {
         try await withTestStore(engine) { store, _ in

@@ -142,7 +142,7 @@ public final class Database: Service, Sendable {
                 return try await onWriter(connection, lock, thread) { try await body($0.sql(queryLogLevel: nil)) }
             case .postgres(let client):
                 return try await client.withConnection { connection in
-                    try await body(connection.sql(queryLogLevel: nil, logger: logger))
+                    try await body(PostgresSession(base: connection.sql(queryLogLevel: nil, logger: logger), connection: connection))
                 }
             }
         } catch {
@@ -380,5 +380,30 @@ public final class Database: Service, Sendable {
         }
         if let underlying = error.underlying { return "\(underlying)" }
         return "\(error.code)"
+    }
+}
+
+/// A PostgreSQL session's SQLKit handle that also carries its connection, for the writes SQLKit
+/// cannot make (`COPY`). Everything else goes to SQLKit's own handle.
+struct PostgresSession: SQLDatabase {
+    let base: any SQLDatabase
+    let connection: PostgresConnection
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        try await base.execute(sql: query, onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
     }
 }

@@ -6,7 +6,7 @@
 /// an encoded bind per value. One JSON parameter keeps the statement text fixed and small;
 /// the engine's own C JSON reader unpacks the rows (SQLite `jsonb_each`, PostgreSQL
 /// `jsonb_array_elements`).
-struct JSONRows {
+struct JSONRows: RowWriter {
     private(set) var bytes: [UInt8] = [UInt8(ascii: "[")]
     private var rowOpen = false
     private var rowCount = 0

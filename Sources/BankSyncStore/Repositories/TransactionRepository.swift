@@ -1,6 +1,7 @@
 public import BankSyncCore
 public import Foundation
 public import SQLKit
+import NIOCore
 import PostgresNIO
 import SQLiteNIO
 
@@ -79,13 +80,21 @@ public struct TransactionRepository: Sendable {
         try await write(Self.encode(transactions), on: db)
     }
 
-    /// Rows for ``write(_:on:)-(EncodedTransactions,_)``, encoded ahead (they do not depend on
-    /// the engine): the sync encodes before its database transaction opens, so the encoding
-    /// does not hold SQLite's only writer.
+    /// Rows for ``write(_:on:)-(EncodedTransactions,_)``, encoded ahead: the sync encodes
+    /// before its database transaction opens, so the encoding does not hold SQLite's only writer.
     public struct EncodedTransactions: Sendable {
-        /// JSON arrays of at most ``rowsPerStatement`` rows each.
+        /// JSON arrays of at most ``rowsPerStatement`` rows each, for the upsert.
         let chunks: [String]
-        public var isEmpty: Bool { chunks.isEmpty }
+        /// PostgreSQL: the rows the sync found nowhere in the store, for `COPY`.
+        let fresh: FreshRows?
+        public var isEmpty: Bool { chunks.isEmpty && fresh == nil }
+    }
+
+    /// Rows believed new, in `COPY` text, and the rows themselves for the upsert should one of
+    /// them exist after all.
+    struct FreshRows: Sendable {
+        let text: [UInt8]
+        let rows: [Transaction]
     }
 
     /// `transactions` encoded for ``write(_:on:)-(EncodedTransactions,_)``; the last occurrence
@@ -94,10 +103,36 @@ public struct TransactionRepository: Sendable {
         EncodedTransactions(
             chunks: JSONRows.texts(
                 transactions, key: { TransactionKey(accountID: $0.accountID, providerTransactionID: $0.providerTransactionID) },
-                rowsPerText: rowsPerStatement, encode: encode(_:into:)))
+                rowsPerText: rowsPerStatement, encode: encode(_:into:)),
+            fresh: nil)
     }
 
-    /// Writes rows encoded by ``encode(_:)`` (the sync pipeline's write, without reading ids back).
+    /// Like ``encode(_:)``, with the rows the caller found nowhere in the store (`isNew`) marked
+    /// for PostgreSQL's `COPY` when there are at least ``rowsForCopy`` of them: an initial sync's
+    /// rows are all new, and `COPY` stores them with about half the server's work of the upsert
+    /// (`ON CONFLICT` makes every row a speculative insertion). The write checks the belief: if
+    /// a row exists after all, that `COPY` is rolled back to a savepoint and its rows go through
+    /// the upsert. SQLite, and fewer rows, take ``encode(_:)``.
+    public static func encode(_ transactions: [Transaction], for engine: DatabaseEngine, isNew: (Transaction) -> Bool) -> EncodedTransactions {
+        guard engine == .postgres else { return encode(transactions) }
+        func key(_ t: Transaction) -> TransactionKey { TransactionKey(accountID: t.accountID, providerTransactionID: t.providerTransactionID) }
+        var occurrences: [TransactionKey: Int] = [:]
+        for t in transactions { occurrences[key(t), default: 0] += 1 }
+        // A key that comes twice goes through the upsert, where the last occurrence wins.
+        let fresh = transactions.filter { isNew($0) && occurrences[key($0)] == 1 }
+        guard fresh.count >= rowsForCopy else { return encode(transactions) }
+        let freshKeys = Set(fresh.map(key))
+        var text = CopyRows(reservingRows: fresh.count)
+        for t in fresh { encode(t, into: &text) }
+        let rest = encode(transactions.filter { !freshKeys.contains(key($0)) })
+        return EncodedTransactions(chunks: rest.chunks, fresh: FreshRows(text: text.bytes, rows: fresh))
+    }
+
+    /// The fewest new rows worth a `COPY` (it takes a savepoint and its release besides).
+    public static let rowsForCopy = 64
+
+    /// Writes rows encoded by ``encode(_:)`` or ``encode(_:for:isNew:)`` (the sync pipeline's
+    /// write, without reading ids back).
     public func write(_ encoded: EncodedTransactions, on db: any SQLDatabase) async throws {
         try await write(encoded, returningIDs: false, on: db) { _ in }
     }
@@ -114,6 +149,10 @@ public struct TransactionRepository: Sendable {
     private func write(
         _ encoded: EncodedTransactions, returningIDs: Bool, on db: any SQLDatabase, row: (any SQLRow) throws -> Void
     ) async throws {
+        if let fresh = encoded.fresh {
+            precondition(!returningIDs, "rows for COPY are written without reading ids back")
+            try await copy(fresh, on: db)
+        }
         let sql = database.engine == .postgres ? Self.postgresUpsert : Self.sqliteUpsert
         let returning = returningIDs ? " RETURNING id, account_id, provider_transaction_id" : ""
         for chunk in encoded.chunks {
@@ -123,6 +162,25 @@ public struct TransactionRepository: Sendable {
             } else {
                 try await db.execute(sql: statement) { _ in }
             }
+        }
+    }
+
+    /// PostgreSQL: `COPY`s rows believed new, under a savepoint; when one exists after all (a
+    /// unique violation), rolls back to the savepoint and upserts them instead, so nothing else
+    /// in the caller's transaction is lost and the row is updated as the upsert would.
+    private func copy(_ fresh: FreshRows, on db: any SQLDatabase) async throws {
+        // Only a session of ``Database`` carries its connection; any other handle takes the upsert.
+        guard let session = db as? PostgresSession else { return try await write(Self.encode(fresh.rows), on: db) }
+        try await db.raw("SAVEPOINT banksync_transactions_copy").run()
+        do {
+            try await session.connection.copyFrom(table: "transactions", columns: Self.columns, logger: database.logger) { writer in
+                try await writer.write(ByteBuffer(bytes: fresh.text))
+            }
+            try await db.raw("RELEASE SAVEPOINT banksync_transactions_copy").run()
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await db.raw("ROLLBACK TO SAVEPOINT banksync_transactions_copy").run()
+            database.logger.debug("rows taken for new were stored already; upserting them", metadata: ["rows": "\(fresh.rows.count)"])
+            try await write(Self.encode(fresh.rows), on: db)
         }
     }
 
@@ -152,7 +210,7 @@ public struct TransactionRepository: Sendable {
     )
 
     /// One row in ``columns`` order.
-    static func encode(_ t: Transaction, into rows: inout JSONRows) {
+    static func encode(_ t: Transaction, into rows: inout some RowWriter) {
         rows.beginRow()
         rows.string(t.id.rawValue)
         rows.string(t.accountID.rawValue)
