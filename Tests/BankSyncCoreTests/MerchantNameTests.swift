@@ -34,6 +34,9 @@ struct MerchantNameTests {
             #expect(MerchantName.clean("SQ *BLUE BOTTLE 0412 SAN FRANCISCO CA") == "Blue Bottle")
             #expect(MerchantName.clean("#1234 5678") == nil)
             #expect(MerchantName.clean("JOE'S PIZZA") == "Joe's Pizza")
+            // Longer than what is remembered: cleaned afresh each time, the same answer.
+            let long = "SQ *" + String(repeating: "LONG NAME ", count: 30) + "0412 SAN FRANCISCO CA"
+            #expect(MerchantName.clean(long) == Array(repeating: "Long Name", count: 30).joined(separator: " "))
         }
     }
 

@@ -65,4 +65,49 @@ struct ReadSessionTests {
             #expect(try await store.tenants.list().isEmpty)
         }
     }
+
+    @Test("SQLite: sessions racing a close finish or fail as closed, and none hangs; after it, writes and reads are refused", .timeLimit(.minutes(1)))
+    func sessionsAroundClose() async throws {
+        try await withEmptyDatabase(.sqlite) { database, _ in
+            try await database.withSession { try await $0.raw("CREATE TABLE t (n INTEGER)").run() }
+            let otherErrors = try await withThrowingTaskGroup(of: String?.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        do {
+                            try await database.withSession { try await $0.raw("INSERT INTO t VALUES (\(bind: i))").run() }
+                            return nil
+                        } catch let error as StoreError where error.message.hasSuffix("is closed") {
+                            return nil  // refused: the close came first
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                group.addTask {
+                    await database.close()
+                    return nil
+                }
+                var found: [String] = []
+                for try await error in group { if let error { found.append(error) } }
+                return found
+            }
+            #expect(otherErrors.isEmpty)
+            let write = await Self.closedMessage { try await database.withSession { try await $0.raw("INSERT INTO t VALUES (1)").run() } }
+            let read = await Self.closedMessage { _ = try await database.withReadSession { try await $0.raw("SELECT 1 AS one").all() } }
+            #expect(write.hasSuffix("is closed"), "\(write)")
+            #expect(read.hasSuffix("is closed"), "\(read)")
+        }
+    }
+
+    /// The message `body` failed with, or a note that it did not fail.
+    static func closedMessage(_ body: () async throws -> Void) async -> String {
+        do {
+            try await body()
+            return "no error"
+        } catch let error as StoreError {
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+    }
 }

@@ -29,16 +29,20 @@ public enum MerchantName {
 
     /// The names cleaned lately, by raw descriptor. People buy from the same merchants again and
     /// again, so a sync meets the same descriptors many times; cleaning one was a tenth of the
-    /// sync pipeline's CPU. Bounded: emptied when it reaches ``cacheLimit`` entries.
+    /// sync pipeline's CPU. Bounded: emptied when it reaches ``cacheLimit`` entries, and
+    /// descriptors longer than ``cachedLength`` bytes are not kept.
     private static let cache = Mutex<[String: Cleaned]>([:])
-    /// At most this many descriptors are remembered (a few hundred KB).
+    /// At most this many descriptors are remembered (with ~50-byte descriptors, about 1.5 MB).
     static let cacheLimit = 8_192
+    /// The longest descriptor remembered, in UTF-8 bytes (card descriptors are under 100).
+    static let cachedLength = 256
     private struct Cleaned { let name: String? }
 
     /// The cleaned name, or nil when nothing name-like is left.
     public static func clean(_ raw: String) -> String? {
         if let hit = cache.withLock({ $0[raw] }) { return hit.name }
         let name = cleaned(raw)
+        guard raw.utf8.count <= cachedLength else { return name }
         cache.withLock { cache in
             if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[raw] = Cleaned(name: name)

@@ -29,7 +29,13 @@ public final class Database: Service, Sendable {
     public let url: DatabaseURL
     let logger: Logger
     private let backend: Backend
-    private let closed = Mutex(false)
+    /// Embedded mode: whether ``close()`` has begun, and how many sessions are on the writer's
+    /// thread (it stops only when none is).
+    private let lifecycle = Mutex(Lifecycle())
+    private struct Lifecycle {
+        var closed = false
+        var onWriter = 0
+    }
 
     private enum Backend: Sendable {
         /// The writing connection and its lock; the reading connections (nil for an in-memory
@@ -112,9 +118,9 @@ public final class Database: Service, Sendable {
     /// when ``run()`` ends. Call it after the service group has stopped, whatever way it stopped.
     public func close() async {
         guard case .sqlite(let connection, let lock, let readers, let thread) = backend else { return }
-        let first = closed.withLock { done in
-            defer { done = true }
-            return !done
+        let first = lifecycle.withLock { state in
+            defer { state.closed = true }
+            return !state.closed
         }
         guard first else { return }
         // Wait for any statement in flight, then close from an uncancelled task (the readers
@@ -127,6 +133,8 @@ public final class Database: Service, Sendable {
         // them through before the writer's thread stops, since their code runs on it.
         await lock.lock()
         lock.unlock()
+        // A session admitted just before the close may still be on its way to the thread.
+        while lifecycle.withLock({ $0.onWriter }) > 0 { try? await Task.sleep(for: .milliseconds(2)) }
         await thread.shutdown()
     }
 
@@ -187,6 +195,7 @@ public final class Database: Service, Sendable {
             guard let readers else {
                 return try await onWriter(connection, lock, thread, body)
             }
+            guard !lifecycle.withLock({ $0.closed }) else { throw closedError }
             return try await readers.withConnection { try await body($0) }
         } catch {
             throw Database.translate(error)
@@ -197,14 +206,22 @@ public final class Database: Service, Sendable {
     private func onWriter<T: Sendable>(
         _ connection: SQLiteConnection, _ lock: AsyncLock, _ thread: WriterThread, _ body: (SQLiteConnection) async throws -> T
     ) async throws -> T {
-        guard !closed.withLock({ $0 }) else { throw StoreError(.query, "the database \(url) is closed") }
+        let admitted = lifecycle.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.onWriter += 1
+            return true
+        }
+        guard admitted else { throw closedError }
+        defer { lifecycle.withLock { $0.onWriter -= 1 } }
         return try await withTaskExecutorPreference(thread) {
             try await lock.withLock {
-                guard !closed.withLock({ $0 }) else { throw StoreError(.query, "the database \(url) is closed") }
+                guard !lifecycle.withLock({ $0.closed }) else { throw closedError }
                 return try await body(connection)
             }
         }
     }
+
+    private var closedError: StoreError { StoreError(.query, "the database \(url) is closed") }
 
     /// Runs `body` in one database transaction: committed if it returns, rolled back if it throws.
     public func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {

@@ -57,7 +57,8 @@ final class SQLiteReaders: Sendable {
     }
 
     /// Waits until every connection is free, then closes them all. Sessions that start later
-    /// get closed connections (and their errors); ``Database`` refuses them before that.
+    /// get closed connections (and their errors); ``Database`` refuses them before that (a read
+    /// session that starts after ``Database/close()`` began fails with "the database … is closed").
     func close() async {
         var taken: [Int] = []
         while taken.count < connections.count { taken.append(await checkOut()) }
