@@ -43,10 +43,7 @@ struct TransactionRepositoryTests {
                 rows.append(t)
             }
             try await store.database.transaction { db in try await store.transactions.write(rows, on: db) }
-            for row in rows {
-                let stored = try #require(try await store.transactions.get(row.id))
-                #expect(stored == row, "\(row.description.prefix(40))")
-            }
+            try await Self.expectStoredExactly(rows, in: store)
         }
     }
 
@@ -66,10 +63,7 @@ struct TransactionRepositoryTests {
             let encoded = TransactionRepository.encode(rows, for: store.database.engine) { _ in true }
             try await store.database.transaction { db in try await store.transactions.write(encoded, on: db) }
             #expect(try await store.transactions.count(accountID: fixture.account.id) == rows.count)
-            for row in rows {
-                let stored = try #require(try await store.transactions.get(row.id))
-                #expect(stored == row, "\(row.providerTransactionID)")
-            }
+            try await Self.expectStoredExactly(rows, in: store)
         }
     }
 
@@ -276,6 +270,14 @@ struct TransactionRepositoryTests {
                 try await store.transactions.upsert([try fixture.transaction("ok"), orphan])
             }
             #expect(try await store.transactions.count(accountID: fixture.account.id) == 0)
+        }
+    }
+
+    /// Each of `rows` reads back by its id exactly as it was written.
+    static func expectStoredExactly(_ rows: [Transaction], in store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for row in rows {
+            let stored = try #require(try await store.transactions.get(row.id), sourceLocation: sourceLocation)
+            #expect(stored == row, "\(row.providerTransactionID)", sourceLocation: sourceLocation)
         }
     }
 }

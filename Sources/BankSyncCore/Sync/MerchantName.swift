@@ -127,21 +127,9 @@ extension String {
         return result
     }
 
-    /// The first occurrence of `target`, by UTF-8 bytes.
+    /// The first occurrence of `target`, by UTF-8 bytes (the standard library's collection search).
     private func utf8Range(of target: String) -> Range<String.Index>? {
-        let bytes = Array(utf8), needle = Array(target.utf8)
-        guard !needle.isEmpty, needle.count <= bytes.count else { return nil }
-        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-            var matches = true
-            for offset in 1..<needle.count where bytes[start + offset] != needle[offset] {
-                matches = false
-                break
-            }
-            if matches {
-                let lower = utf8.index(utf8.startIndex, offsetBy: start)
-                return lower..<utf8.index(lower, offsetBy: needle.count)
-            }
-        }
-        return nil
+        guard !target.isEmpty else { return nil }
+        return utf8.firstRange(of: target.utf8)
     }
 }

@@ -129,11 +129,9 @@ public final class Database: Service, Sendable {
         await lock.lock()
         await Task { try? await connection.close() }.value
         lock.unlock()
-        // Sessions already waiting for the lock now find the database closed and give up; let
-        // them through before the writer's thread stops, since their code runs on it.
-        await lock.lock()
-        lock.unlock()
-        // A session admitted just before the close may still be on its way to the thread.
+        // Sessions admitted before the close (waiting for the lock, or on their way to it) now
+        // find the database closed and give up; they run on the writer's thread, so it stops
+        // only after the last has left.
         while lifecycle.withLock({ $0.onWriter }) > 0 { try? await Task.sleep(for: .milliseconds(2)) }
         await thread.shutdown()
     }

@@ -5,8 +5,22 @@ protocol RowWriter {
     mutating func beginRow()
     mutating func endRow()
     mutating func string(_ value: String?)
-    mutating func int(_ value: Int64?)
-    mutating func double(_ value: Double?)
+    mutating func null()
+    /// A value that is written as its own text, unquoted (numbers).
+    mutating func unquoted(_ text: String)
+}
+
+extension RowWriter {
+    mutating func int(_ value: Int64?) {
+        guard let value else { return null() }
+        unquoted(String(value))
+    }
+
+    /// Non-finite values are written as NULL.
+    mutating func double(_ value: Double?) {
+        guard let value, value.isFinite else { return null() }
+        unquoted("\(value)")
+    }
 }
 
 /// Rows in PostgreSQL's `COPY … FROM STDIN` text format: values separated by tabs, a row per
@@ -33,16 +47,9 @@ struct CopyRows: RowWriter {
         bytes.append(UInt8(ascii: "N"))
     }
 
-    mutating func int(_ value: Int64?) {
-        guard let value else { return null() }
+    mutating func unquoted(_ text: String) {
         separator()
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    mutating func double(_ value: Double?) {
-        guard let value, value.isFinite else { return null() }
-        separator()
-        bytes.append(contentsOf: "\(value)".utf8)
+        bytes.append(contentsOf: text.utf8)
     }
 
     mutating func string(_ value: String?) {

@@ -1,3 +1,5 @@
+import BankSyncCore
+
 /// Rows for a set-based write, as one JSON array of arrays bound as a single text parameter:
 /// `[["id-1", "acct", 1250, null, …], …]`.
 ///
@@ -64,36 +66,16 @@ struct JSONRows: RowWriter {
         bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
     }
 
-    mutating func int(_ value: Int64?) {
-        guard let value else { return null() }
+    mutating func unquoted(_ text: String) {
         separator()
-        bytes.append(contentsOf: String(value).utf8)
+        bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func double(_ value: Double?) {
-        guard let value, value.isFinite else { return null() }
-        separator()
-        bytes.append(contentsOf: "\(value)".utf8)
-    }
-
-    /// A JSON string: `"` and `\` escaped, control characters as `\u00XX`; other text as UTF-8.
+    /// A JSON string (`appendJSONString`: quotes, backslashes and control characters escaped).
     mutating func string(_ value: String?) {
         guard let value else { return null() }
         separator()
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default:
-                bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        bytes.appendJSONString(value)
     }
 
     /// The finished document.

@@ -136,10 +136,8 @@ struct UpsertBench: AsyncParsableCommand {
     static func postgresCopySeconds(rows: Int, store: Store, location: DatabaseURL.PostgresLocation, tag: String, logger: Logger) async throws -> Double {
         let data = try await Self.prepare(store: store, tag: tag, logger: logger)
         var buffer = ByteBuffer()
-        for i in 0..<rows {
-            let fields = TransactionRepository.encode(data.transaction(i, now: Date())).map { Self.copyField(Self.text($0)) }
-            buffer.writeString(fields.joined(separator: "\t"))
-            buffer.writeString("\n")
+        for start in stride(from: 0, to: rows, by: 10_000) {
+            buffer.writeBytes(TransactionRepository.copyText((start..<min(start + 10_000, rows)).map { data.transaction($0, now: Date()) }))
         }
         let connection = try await PostgresConnection.connect(
             configuration: .init(
@@ -225,12 +223,6 @@ struct UpsertBench: AsyncParsableCommand {
         guard let value else { return "" }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    static func copyField(_ value: String?) -> String {
-        guard let value else { return "\\N" }
-        return value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
-            .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     static func which(_ name: String) -> String? {
