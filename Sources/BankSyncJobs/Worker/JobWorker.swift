@@ -1,7 +1,6 @@
 public import BankSyncStore
 import Foundation
 public import Logging
-import Metrics
 public import ServiceLifecycle
 import Synchronization
 
@@ -58,7 +57,7 @@ public struct JobWorker: Service {
     public func run() async throws {
         let wake = jobs.notifier.subscribe(queue: configuration.queue)
         defer { jobs.notifier.unsubscribe(wake, queue: configuration.queue) }
-        let state = WorkerState()
+        let state = WorkerState(meters: JobMeters(queue: configuration.queue))
         logger.info("job worker started", metadata: ["concurrency": "\(configuration.concurrency)"])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -222,9 +221,7 @@ public struct JobWorker: Service {
 
     /// Runs one attempt and decides its outcome. Never throws: every ending is an outcome.
     func execute(_ job: ClaimedJob, state: WorkerState) async -> JobOutcome {
-        Counter(label: "banksync_jobs_started_total", dimensions: [("job", job.name)]).increment()
-        Timer(label: "banksync_job_start_latency_seconds", dimensions: [("queue", configuration.queue)])
-            .recordNanoseconds(Int64(max(0, jobs.now().timeIntervalSince(job.dueAt)) * 1e9))
+        state.meters.started(job.name, latencyNanoseconds: Int64(max(0, jobs.now().timeIntervalSince(job.dueAt)) * 1e9))
         let started = ContinuousClock.now
         let outcome: JobOutcome
         if let entry = registry.entries[job.name] {
@@ -246,7 +243,6 @@ public struct JobWorker: Service {
             if logger.logLevel <= .debug { jobLogger(job).debug("job completed") }
         case .failed(let message, _):
             label = job.attempt < job.maxAttempts ? "retried" : "discarded"
-            Counter(label: "banksync_jobs_failed_total", dimensions: [("job", job.name)]).increment()
             jobLogger(job).warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
         case .discarded(let message):
             label = "discarded"
@@ -256,9 +252,11 @@ public struct JobWorker: Service {
         case .released:
             label = "released"
         }
-        Counter(label: "banksync_jobs_\(label)_total", dimensions: [("job", job.name)]).increment()
-        Timer(label: "banksync_job_duration_seconds", dimensions: [("job", job.name), ("outcome", label)])
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let failed: Bool
+        if case .failed = outcome { failed = true } else { failed = false }
+        state.meters.finished(
+            job.name, outcome: label, failed: failed,
+            nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         return outcome
     }
 
@@ -317,6 +315,10 @@ final class WorkerState: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The worker's metrics handles, made when its run began.
+    let meters: JobMeters
+
+    init(meters: JobMeters) { self.meters = meters }
 
     var isStopping: Bool { state.withLock { $0.stopping } }
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }

@@ -3,6 +3,8 @@ import BankSyncJobs
 import BankSyncStore
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import SQLKit
 import ServiceLifecycle
 import Synchronization
@@ -33,6 +35,8 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "PostgreSQL URL (default: BANKSYNC_TEST_POSTGRES_URL).") var postgresURL: String?
     @Flag(help: "Skip SQLite.") var skipSqlite = false
     @Flag(help: "Skip PostgreSQL.") var skipPostgres = false
+    @Flag(help: "Record no metrics (by default they go to a Prometheus registry, as in `serve` and `worker`).")
+    var withoutMetrics = false
 
     struct Noop: Codable, Sendable {
         var n: Int
@@ -45,6 +49,9 @@ struct QueueBench: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "banksync.bench")
         logger.logLevel = .error
+        // The processes that run jobs record their metrics with Prometheus; so does the
+        // benchmark, so that its figures include what each job's counters and timers cost.
+        if !withoutMetrics { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) }
         var lines: [String] = []
         if !skipSqlite {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("banksync-qbench-\(UUID().uuidString)")
