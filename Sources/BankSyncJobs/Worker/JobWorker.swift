@@ -111,15 +111,15 @@ public struct JobWorker: Service {
     /// Starts one attempt in its own task. One task per job, and no timer per job: the
     /// ``deadlineLoop(_:)`` cancels attempts that outlive their timeout.
     private func launch(_ job: ClaimedJob, state: WorkerState, wake: WakeSignal, claimThreshold: Int) {
-        state.start(job, deadline: ContinuousClock.now + job.timeout)
+        let attempt = state.start(job, deadline: ContinuousClock.now + job.timeout)
         let handle = Task {
-            let outcome = await self.execute(job, state: state)
+            let outcome = await self.execute(job, attempt: attempt, state: state)
             // Wake the loop once enough slots are free to claim a batch, or when the last job
             // finishes; otherwise the loop's short wait flushes.
             let (finished, running) = state.finish(job, outcome)
             if finished >= claimThreshold || running == 0 { wake.signal() }
         }
-        state.attach(handle, to: job.id)
+        attempt.attach(handle)
     }
 
     /// Cancels attempts past their deadline, checking at the earliest deadline and at least
@@ -220,13 +220,13 @@ public struct JobWorker: Service {
     }
 
     /// Runs one attempt and decides its outcome. Never throws: every ending is an outcome.
-    func execute(_ job: ClaimedJob, state: WorkerState) async -> JobOutcome {
+    func execute(_ job: ClaimedJob, attempt: Attempt, state: WorkerState) async -> JobOutcome {
         state.meters.started(job.name, latencyNanoseconds: Int64(max(0, jobs.now().timeIntervalSince(job.dueAt)) * 1e9))
         let started = ContinuousClock.now
         let outcome: JobOutcome
         if let entry = registry.entries[job.name] {
             let context = JobContext(jobID: job.id, name: job.name, attempt: job.attempt, maxAttempts: job.maxAttempts, logger: self.logger)
-            outcome = await run(entry, job: job, context: context, state: state)
+            outcome = await run(entry, job: job, context: context, attempt: attempt, state: state)
         } else {
             // Reported, not dropped: the attempt fails with the reason and retries (another
             // process may know the job, e.g. during a rolling deploy) until it is discarded.
@@ -260,11 +260,11 @@ public struct JobWorker: Service {
         return outcome
     }
 
-    private func run(_ entry: JobRegistry.Entry, job: ClaimedJob, context: JobContext, state: WorkerState) async -> JobOutcome {
+    private func run(_ entry: JobRegistry.Entry, job: ClaimedJob, context: JobContext, attempt: Attempt, state: WorkerState) async -> JobOutcome {
         do {
             let result = try await entry.run(job.payload, context)
             // A handler that ignored its cancellation and returned late still timed out.
-            if state.timedOut(job.id) { return timeoutOutcome(entry, job: job) }
+            if attempt.timedOut { return timeoutOutcome(entry, job: job) }
             return .completed(result: result)
         } catch let error as PayloadDecodingError {
             return .discarded(message: error.description)
@@ -275,7 +275,7 @@ public struct JobWorker: Service {
             case .discard(let reason): return .discarded(message: reason)
             }
         } catch {
-            if state.timedOut(job.id) { return timeoutOutcome(entry, job: job) }
+            if attempt.timedOut { return timeoutOutcome(entry, job: job) }
             if state.isShuttingDown { return .released }
             return .failed(message: "\(error)", retryAt: retryTime(entry, attempt: job.attempt))
         }
@@ -298,17 +298,48 @@ public struct JobWorker: Service {
     }
 }
 
-/// A worker's bookkeeping, shared by its loop, its job tasks, its heartbeat and its deadline loop.
-final class WorkerState: Sendable {
-    private struct Running {
-        var job: ClaimedJob
-        var deadline: ContinuousClock.Instant
-        var task: Task<Void, Never>?
-        var timedOut = false
+/// One running attempt: its deadline, its task and whether the deadline passed. The job's own
+/// task holds it, so checking for a timeout needs no lookup in the worker's table.
+final class Attempt: Sendable {
+    let job: ClaimedJob
+    let deadline: ContinuousClock.Instant
+    private let control = Mutex<(task: Task<Void, Never>?, timedOut: Bool)>((nil, false))
+
+    init(job: ClaimedJob, deadline: ContinuousClock.Instant) {
+        self.job = job
+        self.deadline = deadline
     }
 
+    /// Whether the deadline loop cancelled this attempt for running too long.
+    var timedOut: Bool { control.withLock { $0.timedOut } }
+
+    /// Keeps the attempt's task so it can be cancelled; cancels it at once if the deadline
+    /// passed before the task was attached.
+    func attach(_ task: Task<Void, Never>) {
+        let overdue = control.withLock { control -> Bool in
+            control.task = task
+            return control.timedOut
+        }
+        if overdue { task.cancel() }
+    }
+
+    /// Marks the attempt timed out (once) and cancels its task if it has one.
+    func timeOut() {
+        let task = control.withLock { control -> Task<Void, Never>? in
+            guard !control.timedOut else { return nil }
+            control.timedOut = true
+            return control.task
+        }
+        task?.cancel()
+    }
+
+    var task: Task<Void, Never>? { control.withLock { $0.task } }
+}
+
+/// A worker's bookkeeping, shared by its loop, its job tasks, its heartbeat and its deadline loop.
+final class WorkerState: Sendable {
     private struct State {
-        var inFlight: [String: Running] = [:]
+        var inFlight: [String: Attempt] = [:]
         var finished: [(ClaimedJob, JobOutcome)] = []
         var stopping = false
         var shuttingDown = false
@@ -326,17 +357,11 @@ final class WorkerState: Sendable {
     /// Running and finished-but-unrecorded jobs: all still hold a lease.
     var leasedIDs: [String] { state.withLock { Array($0.inFlight.keys) + $0.finished.map(\.0.id) } }
 
-    func start(_ job: ClaimedJob, deadline: ContinuousClock.Instant) {
-        state.withLock { $0.inFlight[job.id] = Running(job: job, deadline: deadline) }
-    }
-
-    /// Keeps the task running `id` so it can be cancelled; a no-op if it already finished.
-    func attach(_ task: Task<Void, Never>, to id: String) {
-        let overdue = state.withLock { state -> Bool in
-            state.inFlight[id]?.task = task
-            return state.inFlight[id]?.timedOut ?? false
-        }
-        if overdue { task.cancel() }
+    /// Records `job` as running until `deadline`.
+    func start(_ job: ClaimedJob, deadline: ContinuousClock.Instant) -> Attempt {
+        let attempt = Attempt(job: job, deadline: deadline)
+        state.withLock { $0.inFlight[job.id] = attempt }
+        return attempt
     }
 
     /// Records an outcome; returns how many outcomes wait to be written and how many jobs still run.
@@ -348,25 +373,21 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// Whether the deadline loop cancelled the attempt of `id` for running too long.
-    func timedOut(_ id: String) -> Bool { state.withLock { $0.inFlight[id]?.timedOut ?? false } }
-
     /// Cancels every attempt past its deadline; returns the earliest deadline still ahead.
     func cancelOverdue(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
-        var overdue: [Task<Void, Never>] = []
+        var overdue: [Attempt] = []
         let next = state.withLock { state -> ContinuousClock.Instant? in
             var next: ContinuousClock.Instant?
-            for (id, running) in state.inFlight where !running.timedOut {
-                if running.deadline <= now {
-                    state.inFlight[id]?.timedOut = true
-                    if let task = running.task { overdue.append(task) }
-                } else if next == nil || running.deadline < next! {
-                    next = running.deadline
+            for attempt in state.inFlight.values {
+                if attempt.deadline <= now {
+                    overdue.append(attempt)
+                } else if next == nil || attempt.deadline < next! {
+                    next = attempt.deadline
                 }
             }
             return next
         }
-        for task in overdue { task.cancel() }
+        for attempt in overdue { attempt.timeOut() }
         return next
     }
 
