@@ -57,6 +57,30 @@ struct CompactJSONDecoderTests {
         (try? CompactJSONDecoder.fastDecode(type, from: text)) != nil
     }
 
+    /// Records the coding path its decoder had, as a custom `init(from:)` might read it.
+    struct PathProbe: Decodable, Equatable {
+        let path: [String]
+        init(from decoder: any Decoder) throws { path = decoder.codingPath.map(\.stringValue) }
+    }
+
+    struct Paths: Decodable, Equatable {
+        struct Inner: Decodable, Equatable { var deep: PathProbe; var list: [PathProbe] }
+        var top: PathProbe
+        var inner: Inner
+    }
+
+    @Test("a custom init(from:) sees the coding path JSONDecoder gives it, at the top level and nested")
+    func codingPaths() throws {
+        let text = #"{"top": 1, "inner": {"deep": 2, "list": [3, 4]}}"#
+        #expect(Self.fastPathDecodes(Paths.self, text))
+        let fast = try CompactJSONDecoder.fastDecode(Paths.self, from: text)
+        let foundation = try JSONDecoder().decode(Paths.self, from: Data(text.utf8))
+        #expect(fast == foundation)
+        #expect(fast.top.path == ["top"])
+        #expect(fast.inner.deep.path == ["inner", "deep"])
+        #expect(fast.inner.list.map(\.path) == [["inner", "list", "Index 0"], ["inner", "list", "Index 1"]])
+    }
+
     @Test("the fast path decodes nested structs, enums, dictionaries, optionals and dates to JSONDecoder's value")
     func fastPathMatchesJSONDecoder() throws {
         let value = Self.plain()
