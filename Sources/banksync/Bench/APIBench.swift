@@ -25,6 +25,8 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "wrk threads.") var threads = 2
     @Option(help: "PostgreSQL URL (default: BANKSYNC_TEST_POSTGRES_URL).") var postgresURL: String?
     @Flag(help: "Skip SQLite.") var skipSqlite = false
+    @Flag(help: "Record no metrics (by default they go to a Prometheus registry, as in `serve`).")
+    var withoutMetrics = false
 
     struct Measurement {
         var label: String
@@ -38,6 +40,7 @@ struct APIBench: AsyncParsableCommand {
         guard let wrk = UpsertBench.which("wrk") else { throw Bootstrap.fail("the API benchmark needs wrk (apt-get install wrk)") }
         var logger = Logger(label: "banksync.bench")
         logger.logLevel = .warning
+        BenchMetrics.bootstrapUnless(withoutMetrics)
         let keyring = try Keyring(parsing: "bench:\(Keyring.generateKeyBase64())", activeKeyID: nil)
         var results: [Measurement] = []
         if !skipSqlite {

@@ -3,8 +3,10 @@ import BankSyncCore
 import BankSyncStore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import PostgresNIO
+import Prometheus
 import SQLKit
 
 /// `banksync bench`: performance scenarios measured side by side with their raw limits.
@@ -15,6 +17,16 @@ struct BenchCommand: AsyncParsableCommand {
 
 /// Batch-upserts N transactions through the store, and in the same run loads the same rows with
 /// the engine's raw bulk path (`sqlite3 .import`, PostgreSQL `COPY`), reporting medians and ratios.
+/// Metrics as the long-running commands record them.
+enum BenchMetrics {
+    /// Sends metrics to a Prometheus registry, as `serve`, `worker` and `demo` do, so that a
+    /// benchmark's figures include what recording them costs (a per-job or per-request counter
+    /// made afresh is a locked registry lookup). Once per process.
+    static func bootstrapUnless(_ disabled: Bool) {
+        if !disabled { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) }
+    }
+}
+
 struct UpsertBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upsert",

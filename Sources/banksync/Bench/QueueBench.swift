@@ -3,8 +3,6 @@ import BankSyncJobs
 import BankSyncStore
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 import SQLKit
 import ServiceLifecycle
 import Synchronization
@@ -49,9 +47,7 @@ struct QueueBench: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "banksync.bench")
         logger.logLevel = .error
-        // The processes that run jobs record their metrics with Prometheus; so does the
-        // benchmark, so that its figures include what each job's counters and timers cost.
-        if !withoutMetrics { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) }
+        BenchMetrics.bootstrapUnless(withoutMetrics)
         var lines: [String] = []
         if !skipSqlite {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("banksync-qbench-\(UUID().uuidString)")
