@@ -229,6 +229,8 @@ let package = Package(
             dependencies: [
                 "BankSyncJobs", "BankSyncStore", "BankSyncTesting", "banksync",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
