@@ -53,6 +53,15 @@ struct ClaimedJob: Sendable {
     let dueAt: Date
 }
 
+/// A completed attempt to record: the job, which attempt it was, and its result (JSON).
+/// The attempt is part of the match, so an attempt that outlived its lease (rescued, claimed
+/// again) cannot settle the attempt that now runs.
+struct Completion: Sendable {
+    let id: String
+    let attempt: Int
+    let result: String?
+}
+
 /// How an attempt ended.
 enum JobOutcome: Sendable {
     case completed(result: String?)

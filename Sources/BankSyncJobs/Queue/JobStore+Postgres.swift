@@ -84,17 +84,18 @@ extension JobStore {
     /// Completes many jobs and releases their lock keys with one prepared statement (without
     /// the lock release when none of them holds a lock key: most jobs do not, and the release
     /// hashes the batch and probes `job_locks`).
-    func completePostgres(_ results: [(id: String, result: String?)], releasingLocks: Bool, worker: String, now: Int64, in database: Database)
+    func completePostgres(_ results: [Completion], releasingLocks: Bool, worker: String, now: Int64, in database: Database)
         async throws
     {
         let ids = results.map(\.id)
         let texts = results.map { $0.result ?? "" }
+        let attempts = results.map { Int64($0.attempt) }
         _ = try await database.withPostgresConnection { connection in
             if releasingLocks {
-                let statement = CompleteStatement(ids: ids, results: texts, worker: worker, now: now)
+                let statement = CompleteStatement(ids: ids, results: texts, attempts: attempts, worker: worker, now: now)
                 for try await _ in try await connection.execute(statement, logger: connection.logger) {}
             } else {
-                let statement = CompleteWithoutLocksStatement(ids: ids, results: texts, worker: worker, now: now)
+                let statement = CompleteWithoutLocksStatement(ids: ids, results: texts, attempts: attempts, worker: worker, now: now)
                 for try await _ in try await connection.execute(statement, logger: connection.logger) {}
             }
         }
@@ -340,14 +341,15 @@ struct BinaryArray {
     }
 }
 
-/// The completion's UPDATE: many jobs at once through `unnest`, only those still running under
-/// the worker (`$1` ids, `$2` results with "" for none, `$3` worker, `$4` now).
+/// The completion's UPDATE: many attempts at once through `unnest`, only those still running
+/// under the worker (`$1` ids, `$2` results with "" for none, `$3` worker, `$4` now, `$5` the
+/// attempts: one that outlived its lease must not complete the attempt that runs now).
 private let completeUpdateSQL = """
     UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
         lease_expires_at = NULL, leased_by = NULL,
         unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
-    FROM unnest($1::text[], $2::text[]) AS v(id, result)
-    WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = $3
+    FROM unnest($1::text[], $2::text[], $5::int8[]) AS v(id, result, attempt)
+    WHERE jobs.id = v.id AND jobs.attempt = v.attempt AND jobs.state = 'running' AND jobs.leased_by = $3
     """
 
 /// The text of one kind of batched completion.
@@ -358,17 +360,17 @@ protocol CompletionSQL {
 
 /// A batch in which no job holds a lock key: the UPDATE alone.
 enum CompletionWithoutLocks: CompletionSQL {
-    static let name = "banksync_jobs_complete_nolocks_v1"
+    static let name = "banksync_jobs_complete_nolocks_v2"
     static let sql = completeUpdateSQL
 }
 
 /// The UPDATE, and the lock keys of the completed jobs released, in one statement.
 enum CompletionReleasingLocks: CompletionSQL {
-    static let name = "banksync_jobs_complete_v1"
+    static let name = "banksync_jobs_complete_v2"
     static let sql = "WITH done AS (\n" + completeUpdateSQL + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
 }
 
-/// Batched completion, prepared once per pooled connection; binds `$1…$4`. Empty strings
+/// Batched completion, prepared once per pooled connection; binds `$1…$5`. Empty strings
 /// stand for no result.
 struct CompletionStatement<Kind: CompletionSQL>: PostgresPreparedStatement {
     static var name: String { Kind.name }
@@ -377,15 +379,17 @@ struct CompletionStatement<Kind: CompletionSQL>: PostgresPreparedStatement {
 
     var ids: [String]
     var results: [String]
+    var attempts: [Int64]
     var worker: String
     var now: Int64
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
+        var bindings = PostgresBindings(capacity: 5)
         bindings.append(TextArray(ids))
         bindings.append(TextArray(results))
         bindings.append(worker)
         bindings.append(now)
+        bindings.append(Int8Array(attempts))
         return bindings
     }
 

@@ -200,7 +200,7 @@ struct JobStore: Sendable {
     /// transaction: PostgreSQL runs a prepared statement on a pooled connection.
     /// - Parameter releasingLocks: whether any of the jobs holds a lock key (false skips the
     ///   lock release on PostgreSQL).
-    func complete(_ results: [(id: String, result: String?)], releasingLocks: Bool = true, worker: String, now: Int64, in database: Database)
+    func complete(_ results: [Completion], releasingLocks: Bool = true, worker: String, now: Int64, in database: Database)
         async throws
     {
         guard !results.isEmpty else { return }
@@ -211,14 +211,20 @@ struct JobStore: Sendable {
         try await database.transaction { db in try await complete(results, worker: worker, now: now, on: db) }
     }
 
-    /// Marks many jobs completed on `db` (only those still running under `worker`): one
-    /// statement, then their lock keys released. Used inside a caller's transaction.
-    func complete(_ results: [(id: String, result: String?)], worker: String, now: Int64, on db: any SQLDatabase)
+    /// Marks many jobs completed on `db` (only the attempts still running under `worker`): one
+    /// statement, then the lock keys of the jobs it completed released. Used inside a caller's
+    /// transaction.
+    func complete(_ results: [Completion], worker: String, now: Int64, on db: any SQLDatabase)
         async throws
     {
         guard !results.isEmpty else { return }
-        _ = try await db.rows(JobCompleteMany(results: results, worker: worker, now: now))
-        try await db.raw("DELETE FROM job_locks WHERE job_id IN (\(binds: results.map(\.id)))").run()
+        let completed = try await db.rows(JobCompleteMany(results: results, worker: worker, now: now)).map {
+            try $0.decode(column: "id", as: String.self)
+        }
+        // Only jobs this statement completed: a lock row of a job that did not match belongs to
+        // whichever attempt of it runs now.
+        guard !completed.isEmpty else { return }
+        try await db.raw("DELETE FROM job_locks WHERE job_id IN (\(binds: completed))").run()
     }
 
     /// Records a finished attempt that did not complete.
@@ -229,7 +235,7 @@ struct JobStore: Sendable {
         var attemptDelta = 0
         switch outcome {
         case .completed(let result):
-            try await complete([(job.id, result)], worker: worker, now: now, on: db)
+            try await complete([Completion(id: job.id, attempt: job.attempt, result: result)], worker: worker, now: now, on: db)
             return
         case .failed(let message, let retryAt):
             newError = JobErrorRecord(attempt: job.attempt, at: now, message: message)
@@ -262,15 +268,18 @@ struct JobStore: Sendable {
             let errors = try await storedErrors(id: job.id, on: db) + [newError]
             errorsText = String(decoding: try JSONEncoder().encode(errors), as: UTF8.self)
         }
-        try await db.raw(
+        let settled = try await db.raw(
             """
             UPDATE jobs SET state = \(bind: state.rawValue), attempt = attempt + \(bind: attemptDelta),
                 scheduled_at = COALESCE(\(bind: scheduledAt), scheduled_at), errors = COALESCE(\(bind: errorsText), errors),
                 finalized_at = \(bind: finished ? now : nil), lease_expires_at = NULL, leased_by = NULL,
                 unique_key = \(unsafeRaw: uniqueKeyExpression)
-            WHERE id = \(bind: job.id) AND state = 'running' AND leased_by = \(bind: worker)
+            WHERE id = \(bind: job.id) AND attempt = \(bind: job.attempt) AND state = 'running' AND leased_by = \(bind: worker)
+            RETURNING id
             """
-        ).run()
+        ).all()
+        // The lock row, if any, is this attempt's only if the update matched.
+        guard !settled.isEmpty else { return }
         try await db.raw("DELETE FROM job_locks WHERE job_id = \(bind: job.id)").run()
     }
 
@@ -444,10 +453,11 @@ struct JobLockInsert: SQLExpression {
     }
 }
 
-/// Completes many jobs with their results in one `UPDATE … FROM (VALUES …)`. The VALUES
-/// columns are read as `column1`, `column2`, the names both engines give them.
+/// Completes many attempts with their results in one `UPDATE … FROM (VALUES …)`, returning
+/// the ids it completed. The VALUES columns are read as `column1`…`column3`, the names both
+/// engines give them, and renamed so that `RETURNING id` is unambiguous.
 struct JobCompleteMany: SQLExpression {
-    let results: [(id: String, result: String?)]
+    let results: [Completion]
     let worker: String
     let now: Int64
 
@@ -458,10 +468,12 @@ struct JobCompleteMany: SQLExpression {
             """
             , result = v.result, lease_expires_at = NULL, leased_by = NULL,
             unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
-            FROM (SELECT column1 AS id, column2 AS result FROM (VALUES 
+            FROM (SELECT column1 AS job_id, column2 AS result, column3 AS job_attempt FROM (VALUES 
             """)
-        serializer.writeBoundRows(results.map { [$0.id, $0.result] })
-        serializer.write(") AS t) AS v WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.leased_by = ")
+        serializer.writeBoundRows(results.map { [$0.id, $0.result, $0.attempt] })
+        serializer.write(
+            ") AS t) AS v WHERE jobs.id = v.job_id AND jobs.attempt = v.job_attempt AND jobs.state = 'running' AND jobs.leased_by = ")
         serializer.write(bind: worker)
+        serializer.write(" RETURNING id")
     }
 }

@@ -23,16 +23,21 @@ public struct JobWorker: Service {
         public var pollInterval: Duration
         /// How long graceful shutdown waits for running jobs before cancelling them.
         public var shutdownDeadline: Duration
+        /// How long shutdown then waits for cancelled handlers to return. A handler still running
+        /// after it (one that ignores cancellation) is left behind: its job stays leased until
+        /// the lease expires and it is rescued.
+        public var cancellationGrace: Duration
 
         public init(
             queue: String = "default", concurrency: Int = 10, leaseDuration: Duration = .seconds(30),
-            pollInterval: Duration = .seconds(1), shutdownDeadline: Duration = .seconds(20)
+            pollInterval: Duration = .seconds(1), shutdownDeadline: Duration = .seconds(20), cancellationGrace: Duration = .seconds(5)
         ) {
             self.queue = queue
             self.concurrency = max(1, concurrency)
             self.leaseDuration = leaseDuration
             self.pollInterval = pollInterval
             self.shutdownDeadline = shutdownDeadline
+            self.cancellationGrace = cancellationGrace
         }
     }
 
@@ -94,9 +99,24 @@ public struct JobWorker: Service {
                     await flush(state)
                     await wake.wait(timeout: .milliseconds(50))
                 }
-                // What is still running is cancelled; its handlers end as `.released`.
+                // What is still running is cancelled; its handlers end as `.released`. A handler
+                // that ignores cancellation must not keep the process from stopping: after a short
+                // grace its job is left running, and its lease expires and it is rescued.
                 state.markShuttingDown()
-                for handle in state.cancelRunning() { await handle.value }
+                let handles = state.cancelRunning()
+                let ended = WakeSignal()
+                let waiting = Task {
+                    for handle in handles { await handle.value }
+                    ended.signal()
+                }
+                await ended.wait(timeout: configuration.cancellationGrace)
+                let stuck = state.inFlightCount
+                if stuck > 0 {
+                    waiting.cancel()
+                    logger.warning(
+                        "jobs ignored cancellation at shutdown; their leases will expire and they will be rescued",
+                        metadata: ["count": "\(stuck)"])
+                }
                 group.cancelAll()
                 await group.waitForAll()
                 await flush(state)
@@ -146,11 +166,15 @@ public struct JobWorker: Service {
     }
 
     /// Splits finished attempts into completions (written in one statement) and the rest.
-    private static func split(_ finished: [(ClaimedJob, JobOutcome)]) -> ([(id: String, result: String?)], [(ClaimedJob, JobOutcome)]) {
-        var completions: [(id: String, result: String?)] = []
+    private static func split(_ finished: [(ClaimedJob, JobOutcome)]) -> ([Completion], [(ClaimedJob, JobOutcome)]) {
+        var completions: [Completion] = []
         var others: [(ClaimedJob, JobOutcome)] = []
         for (job, outcome) in finished {
-            if case .completed(let result) = outcome { completions.append((job.id, result)) } else { others.append((job, outcome)) }
+            if case .completed(let result) = outcome {
+                completions.append(Completion(id: job.id, attempt: job.attempt, result: result))
+            } else {
+                others.append((job, outcome))
+            }
         }
         return (completions, others)
     }
@@ -301,12 +325,10 @@ public struct JobWorker: Service {
 /// One running attempt: its deadline, its task and whether the deadline passed. The job's own
 /// task holds it, so checking for a timeout needs no lookup in the worker's table.
 final class Attempt: Sendable {
-    let job: ClaimedJob
     let deadline: ContinuousClock.Instant
     private let control = Mutex<(task: Task<Void, Never>?, timedOut: Bool)>((nil, false))
 
-    init(job: ClaimedJob, deadline: ContinuousClock.Instant) {
-        self.job = job
+    init(deadline: ContinuousClock.Instant) {
         self.deadline = deadline
     }
 
@@ -338,8 +360,16 @@ final class Attempt: Sendable {
 
 /// A worker's bookkeeping, shared by its loop, its job tasks, its heartbeat and its deadline loop.
 final class WorkerState: Sendable {
+    /// A running attempt's key: the job and which attempt of it. By id alone, an attempt that
+    /// outlived its lease and the attempt of the same job claimed again after the rescue would
+    /// share an entry, and the first to finish would remove the other's.
+    private struct Key: Hashable {
+        let id: String
+        let attempt: Int
+    }
+
     private struct State {
-        var inFlight: [String: Attempt] = [:]
+        var inFlight: [Key: Attempt] = [:]
         var finished: [(ClaimedJob, JobOutcome)] = []
         var stopping = false
         var shuttingDown = false
@@ -355,19 +385,19 @@ final class WorkerState: Sendable {
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
     var inFlightCount: Int { state.withLock { $0.inFlight.count } }
     /// Running and finished-but-unrecorded jobs: all still hold a lease.
-    var leasedIDs: [String] { state.withLock { Array($0.inFlight.keys) + $0.finished.map(\.0.id) } }
+    var leasedIDs: [String] { state.withLock { $0.inFlight.keys.map(\.id) + $0.finished.map(\.0.id) } }
 
     /// Records `job` as running until `deadline`.
     func start(_ job: ClaimedJob, deadline: ContinuousClock.Instant) -> Attempt {
-        let attempt = Attempt(job: job, deadline: deadline)
-        state.withLock { $0.inFlight[job.id] = attempt }
+        let attempt = Attempt(deadline: deadline)
+        state.withLock { $0.inFlight[Key(id: job.id, attempt: job.attempt)] = attempt }
         return attempt
     }
 
     /// Records an outcome; returns how many outcomes wait to be written and how many jobs still run.
     func finish(_ job: ClaimedJob, _ outcome: JobOutcome) -> (finished: Int, running: Int) {
         state.withLock {
-            $0.inFlight[job.id] = nil
+            $0.inFlight[Key(id: job.id, attempt: job.attempt)] = nil
             $0.finished.append((job, outcome))
             return ($0.finished.count, $0.inFlight.count)
         }

@@ -15,8 +15,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Run performance scenarios.", subcommands: [UpsertBench.self, QueueBench.self, SyncBench.self, CategorizeBench.self, APIBench.self])
 }
 
-/// Batch-upserts N transactions through the store, and in the same run loads the same rows with
-/// the engine's raw bulk path (`sqlite3 .import`, PostgreSQL `COPY`), reporting medians and ratios.
 /// Metrics as the long-running commands record them.
 enum BenchMetrics {
     /// Sends metrics to a Prometheus registry, as `serve`, `worker` and `demo` do, so that a
@@ -27,6 +25,8 @@ enum BenchMetrics {
     }
 }
 
+/// Batch-upserts N transactions through the store, and in the same run loads the same rows with
+/// the engine's raw bulk path (`sqlite3 .import`, PostgreSQL `COPY`), reporting medians and ratios.
 struct UpsertBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upsert",
