@@ -344,12 +344,17 @@ struct BinaryArray {
 /// The completion's UPDATE: many attempts at once through `unnest`, only those still running
 /// under the worker (`$1` ids, `$2` results with "" for none, `$3` worker, `$4` now, `$5` the
 /// attempts: one that outlived its lease must not complete the attempt that runs now).
+///
+/// The attempt is compared as `jobs.attempt - v.attempt = 0`, a filter on the id join, not as
+/// a second equality: with two equality join clauses the generic plan PostgreSQL caches for
+/// this prepared statement became a nested loop that rescanned the `unnest` for every running
+/// job (O(n²): 9,900 rows filtered for a batch of 100, the drain fell from ~22k to ~16k jobs/s).
 private let completeUpdateSQL = """
     UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
         lease_expires_at = NULL, leased_by = NULL,
         unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
     FROM unnest($1::text[], $2::text[], $5::int8[]) AS v(id, result, attempt)
-    WHERE jobs.id = v.id AND jobs.attempt = v.attempt AND jobs.state = 'running' AND jobs.leased_by = $3
+    WHERE jobs.id = v.id AND jobs.attempt - v.attempt = 0 AND jobs.state = 'running' AND jobs.leased_by = $3
     """
 
 /// The text of one kind of batched completion.
@@ -360,13 +365,13 @@ protocol CompletionSQL {
 
 /// A batch in which no job holds a lock key: the UPDATE alone.
 enum CompletionWithoutLocks: CompletionSQL {
-    static let name = "banksync_jobs_complete_nolocks_v2"
+    static let name = "banksync_jobs_complete_nolocks_v3"
     static let sql = completeUpdateSQL
 }
 
 /// The UPDATE, and the lock keys of the completed jobs released, in one statement.
 enum CompletionReleasingLocks: CompletionSQL {
-    static let name = "banksync_jobs_complete_v2"
+    static let name = "banksync_jobs_complete_v3"
     static let sql = "WITH done AS (\n" + completeUpdateSQL + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
 }
 
