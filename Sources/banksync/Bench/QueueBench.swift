@@ -70,6 +70,7 @@ struct QueueBench: AsyncParsableCommand {
             var batched: [Double] = []
             var single: [Double] = []
             var drain: [Double] = []
+            var drainCPU: [Double] = []
             var p50: [Double] = []
             var p95: [Double] = []
             for _ in 0..<runs {
@@ -89,7 +90,9 @@ struct QueueBench: AsyncParsableCommand {
                 if phases.contains(.drain) {
                     try await empty(database)
                     try await queue.enqueueMany(requests)
-                    drain.append(Double(jobs) / (try await drainTime(queue: queue, logger: logger)))
+                    let (seconds, cpu) = try await drainTime(queue: queue, logger: logger)
+                    drain.append(Double(jobs) / seconds)
+                    drainCPU.append(cpu * 1e6 / Double(jobs))
                 }
                 if phases.contains(.latency) {
                     try await empty(database)
@@ -104,7 +107,10 @@ struct QueueBench: AsyncParsableCommand {
             var lines: [String] = []
             if !batched.isEmpty { lines.append("| \(engine) | enqueue batched | \(jobs) | \(rate(batched)) | jobs/s |") }
             if !single.isEmpty { lines.append("| \(engine) | enqueue one by one | \(singleJobs) | \(rate(single)) | jobs/s |") }
-            if !drain.isEmpty { lines.append("| \(engine) | drain (\(workers) × concurrency \(concurrency)) | \(jobs) | \(rate(drain)) | jobs/s |") }
+            if !drain.isEmpty {
+                lines.append("| \(engine) | drain (\(workers) × concurrency \(concurrency)) | \(jobs) | \(rate(drain)) | jobs/s |")
+                lines.append("| \(engine) | drain: this process's CPU per job | \(jobs) | \(median(drainCPU)) | µs |")
+            }
             if !p50.isEmpty {
                 lines.append("| \(engine) | enqueue→start p50 | \(latencyJobs) | \(median(p50)) | ms |")
                 lines.append("| \(engine) | enqueue→start p95 | \(latencyJobs) | \(median(p95)) | ms |")
@@ -123,8 +129,10 @@ struct QueueBench: AsyncParsableCommand {
         }
     }
 
-    /// Seconds from starting a worker until every queued job is completed.
-    func drainTime(queue: JobQueue, logger: Logger) async throws -> Double {
+    /// Seconds from starting a worker until every queued job is completed, and the CPU seconds
+    /// this process (the workers, user and system) used meanwhile: on a machine the database
+    /// shares, what the workers take is what the server cannot have.
+    func drainTime(queue: JobQueue, logger: Logger) async throws -> (seconds: Double, cpu: Double) {
         let handled = Mutex(0)
         var registry = JobRegistry()
         registry.register(Self.noop) { _, _ in
@@ -137,7 +145,8 @@ struct QueueBench: AsyncParsableCommand {
                 configuration: .init(queue: "bench", concurrency: concurrency, pollInterval: .milliseconds(100)), logger: logger)
         }
         return try await withRunning(drainers + [JobListener(queue: queue, logger: logger)], logger: logger) {
-            try await UpsertBench.time {
+            let cpuBefore = Self.processCPUSeconds()
+            let seconds = try await UpsertBench.time {
                 // Count in memory while draining (a COUNT over the table would compete with the
                 // worker); then wait for the last outcomes to be written.
                 while handled.withLock({ $0 }) < jobs { try await Task.sleep(for: .milliseconds(2)) }
@@ -147,7 +156,20 @@ struct QueueBench: AsyncParsableCommand {
                     try await Task.sleep(for: .milliseconds(5))
                 }
             }
+            return (seconds, Self.processCPUSeconds() - cpuBefore)
         }
+    }
+
+    /// User and system CPU seconds of this process so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// p50 and p95 in milliseconds of enqueue→handler-start, one job every `intervalMs`.
