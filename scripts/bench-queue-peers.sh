@@ -26,7 +26,7 @@ fi
 
 echo "## BankSync"
 "$BIN" bench queue --runs 3 --workers 4 --postgres-url "$PG_BASE/qbench?sslmode=disable"
-"$BIN" bench queue --runs 3 --phase drain --workers 1 --postgres-url "$PG_BASE/qbench?sslmode=disable" | tail -n 2
+"$BIN" bench queue --runs 3 --phase drain --workers 1 --postgres-url "$PG_BASE/qbench?sslmode=disable" | grep '| drain' 
 
 echo "## Peers (three rounds; medians)"
 export QB_DSN_BASE="${PG_BASE/postgres:/postgresql:}"
@@ -79,7 +79,7 @@ for pair in 1 2 3 4 5; do
   raw=$($PY bench_rawpg.py drain --jobs 20000 --workers 4 --batch-size 100 2>/dev/null | grep '^{' \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["rate"])')
   ours=$("$BIN" bench queue --runs 1 --phase drain --workers 4 --skip-sqlite \
-    --postgres-url "$PG_BASE/qbench?sslmode=disable" 2>/dev/null | tail -n 1 | awk -F'|' '{print $5}' | tr -d ' ')
+    --postgres-url "$PG_BASE/qbench?sslmode=disable" 2>/dev/null | grep '| drain (' | awk -F'|' '{print $5}' | tr -d ' ')
   echo "$raw $ours" | tee -a "$pairs"
 done
 python3 - "$pairs" <<'EOF2'
