@@ -105,14 +105,13 @@ public struct JobWorker: Service {
                 state.markShuttingDown()
                 let handles = state.cancelRunning()
                 let ended = WakeSignal()
-                let waiting = Task {
+                Task {
                     for handle in handles { await handle.value }
                     ended.signal()
                 }
                 await ended.wait(timeout: configuration.cancellationGrace)
                 let stuck = state.inFlightCount
                 if stuck > 0 {
-                    waiting.cancel()
                     logger.warning(
                         "jobs ignored cancellation at shutdown; their leases will expire and they will be rescued",
                         metadata: ["count": "\(stuck)"])
@@ -261,12 +260,14 @@ public struct JobWorker: Service {
         }
         let elapsed = ContinuousClock.now - started
         let label: String
+        var failed = false
         switch outcome {
         case .completed:
             label = "completed"
             if logger.logLevel <= .debug { jobLogger(job).debug("job completed") }
         case .failed(let message, _):
             label = job.attempt < job.maxAttempts ? "retried" : "discarded"
+            failed = true
             jobLogger(job).warning("job attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(message)"])
         case .discarded(let message):
             label = "discarded"
@@ -276,8 +277,6 @@ public struct JobWorker: Service {
         case .released:
             label = "released"
         }
-        let failed: Bool
-        if case .failed = outcome { failed = true } else { failed = false }
         state.meters.finished(
             job.name, outcome: label, failed: failed,
             nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
