@@ -81,6 +81,21 @@ extension JobStore {
         } ?? []
     }
 
+    /// Completes attempts that hold no lock key and claims up to `limit` jobs with one prepared
+    /// statement (``CompleteAndClaimStatement``).
+    func completeAndClaimPostgres(
+        _ results: [Completion], queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64, in database: Database
+    ) async throws -> [ClaimedJob] {
+        let statement = CompleteAndClaimStatement(
+            claim: ClaimStatement(queue: queue, limit: Int64(limit), worker: worker, now: now, leaseUntil: now + leaseMilliseconds),
+            ids: results.map(\.id), results: results.map { $0.result ?? "" }, attempts: results.map { Int64($0.attempt) })
+        return try await database.withPostgresConnection { connection in
+            var jobs: [ClaimedJob] = []
+            for try await batch in try await connection.execute(statement, logger: connection.logger) { jobs += batch }
+            return jobs
+        } ?? []
+    }
+
     /// Completes many jobs and releases their lock keys with one prepared statement (without
     /// the lock release when none of them holds a lock key: most jobs do not, and the release
     /// hashes the batch and probes `job_locks`).
@@ -342,20 +357,60 @@ struct BinaryArray {
 }
 
 /// The completion's UPDATE: many attempts at once through `unnest`, only those still running
-/// under the worker (`$1` ids, `$2` results with "" for none, `$3` worker, `$4` now, `$5` the
-/// attempts: one that outlived its lease must not complete the attempt that runs now).
+/// under the worker (given the placeholders of the ids, the results with "" for none, the
+/// worker, now, and the attempts: one that outlived its lease must not complete the attempt
+/// that runs now).
 ///
 /// The attempt is compared as `jobs.attempt - v.attempt = 0`, a filter on the id join, not as
 /// a second equality: with two equality join clauses the generic plan PostgreSQL caches for
 /// this prepared statement became a nested loop that rescanned the `unnest` for every running
 /// job (O(n²): 9,900 rows filtered for a batch of 100, the drain fell from ~22k to ~16k jobs/s).
-private let completeUpdateSQL = """
-    UPDATE jobs SET state = 'completed', finalized_at = $4, result = NULLIF(v.result, ''),
+private func completeUpdateSQL(ids: String, results: String, worker: String, now: String, attempts: String) -> String {
+    """
+    UPDATE jobs SET state = 'completed', finalized_at = \(now), result = NULLIF(v.result, ''),
         lease_expires_at = NULL, leased_by = NULL,
         unique_key = CASE WHEN jobs.unique_finished_states LIKE '%,completed,%' THEN jobs.unique_key ELSE NULL END
-    FROM unnest($1::text[], $2::text[], $5::int8[]) AS v(id, result, attempt)
-    WHERE jobs.id = v.id AND jobs.attempt - v.attempt = 0 AND jobs.state = 'running' AND jobs.leased_by = $3
+    FROM unnest(\(ids)::text[], \(results)::text[], \(attempts)::int8[]) AS v(id, result, attempt)
+    WHERE jobs.id = v.id AND jobs.attempt - v.attempt = 0 AND jobs.state = 'running' AND jobs.leased_by = \(worker)
     """
+}
+
+/// The completion's UPDATE with its parameters numbered as ``CompletionStatement`` binds them.
+private let completeUpdateSQLAlone = completeUpdateSQL(ids: "$1", results: "$2", worker: "$3", now: "$4", attempts: "$5")
+
+/// A worker's whole cycle on PostgreSQL in one statement: complete the attempts that finished
+/// (none holding a lock key), then claim up to `limit` jobs. One round trip and one commit
+/// instead of two of each.
+///
+/// Both halves see the statement's snapshot, and they touch disjoint rows: the completion only
+/// rows in `running`, the claim only rows in `available` or `retryable`. Lock keys are not
+/// released here (a key freed by a data-modifying CTE would not be visible to the claim's
+/// `NOT EXISTS` in the same statement); batches with lock keys take the two-statement path.
+///
+/// Binds the claim's `$1…$5` (``ClaimStatement``), then the completion's ids `$6`, results `$7`
+/// and attempts `$8`; the completion reuses the worker (`$4`) and now (`$2`).
+struct CompleteAndClaimStatement: PostgresPreparedStatement {
+    static let name = "banksync_jobs_complete_claim_v1"
+    static let sql = "WITH done AS (\n"
+        + completeUpdateSQL(ids: "$6", results: "$7", worker: "$4", now: "$2", attempts: "$8")
+        + "\n), " + ClaimStatement.sql.dropFirst("WITH ".count)
+    typealias Row = [ClaimedJob]
+
+    var claim: ClaimStatement
+    var ids: [String]
+    var results: [String]
+    var attempts: [Int64]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = try claim.makeBindings()
+        bindings.append(TextArray(ids))
+        bindings.append(TextArray(results))
+        bindings.append(Int8Array(attempts))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> [ClaimedJob] { try claim.decodeRow(row) }
+}
 
 /// The text of one kind of batched completion.
 protocol CompletionSQL {
@@ -366,13 +421,13 @@ protocol CompletionSQL {
 /// A batch in which no job holds a lock key: the UPDATE alone.
 enum CompletionWithoutLocks: CompletionSQL {
     static let name = "banksync_jobs_complete_nolocks_v3"
-    static let sql = completeUpdateSQL
+    static let sql = completeUpdateSQLAlone
 }
 
 /// The UPDATE, and the lock keys of the completed jobs released, in one statement.
 enum CompletionReleasingLocks: CompletionSQL {
     static let name = "banksync_jobs_complete_v3"
-    static let sql = "WITH done AS (\n" + completeUpdateSQL + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
+    static let sql = "WITH done AS (\n" + completeUpdateSQLAlone + "\n    RETURNING jobs.id\n)\nDELETE FROM job_locks WHERE job_id IN (SELECT id FROM done)"
 }
 
 /// Batched completion, prepared once per pooled connection; binds `$1…$5`. Empty strings

@@ -211,6 +211,30 @@ struct JobStore: Sendable {
         try await database.transaction { db in try await complete(results, worker: worker, now: now, on: db) }
     }
 
+    /// Marks attempts completed and claims up to `limit` jobs of `queue`, in one commit: a
+    /// worker's whole cycle when every outcome to write is a completion. PostgreSQL: one
+    /// statement when no completed job holds a lock key (`releasingLocks` false), else the
+    /// completion's statement and then the claim's, so the claim sees the released keys.
+    /// SQLite: one transaction.
+    func completeAndClaim(
+        _ results: [Completion], releasingLocks: Bool, queue: String, limit: Int, worker: String, now: Int64, leaseMilliseconds: Int64,
+        in database: Database
+    ) async throws -> [ClaimedJob] {
+        if engine == .postgres {
+            if results.isEmpty || releasingLocks {
+                try await complete(results, releasingLocks: releasingLocks, worker: worker, now: now, in: database)
+                return try await claimPostgres(
+                    queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, in: database)
+            }
+            return try await completeAndClaimPostgres(
+                results, queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, in: database)
+        }
+        return try await database.transaction { db in
+            try await complete(results, worker: worker, now: now, on: db)
+            return try await claimGeneric(queue: queue, limit: limit, worker: worker, now: now, leaseMilliseconds: leaseMilliseconds, on: db)
+        }
+    }
+
     /// Marks many jobs completed on `db` (only the attempts still running under `worker`): one
     /// statement, then the lock keys of the jobs it completed released. Used inside a caller's
     /// transaction.

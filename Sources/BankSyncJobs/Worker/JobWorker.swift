@@ -1,5 +1,6 @@
 public import BankSyncStore
 import Foundation
+import SQLKit
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -79,13 +80,10 @@ public struct JobWorker: Service {
                     let free = configuration.concurrency - inFlight
                     let wantClaim = free >= claimThreshold || (inFlight == 0 && free > 0)
                     var claimed: [ClaimedJob] = []
-                    if wantClaim && jobs.database.engine == .sqlite {
-                        // One commit for both: SQLite pays per commit (the WAL frames of every
-                        // page touched), and outcomes and claims touch the same index pages.
+                    if wantClaim {
                         claimed = await flushAndClaim(state, limit: free)
                     } else {
                         await flush(state)
-                        if wantClaim { claimed = await claim(limit: free) }
                     }
                     for job in claimed { launch(job, state: state, wake: wake, claimThreshold: claimThreshold) }
                     if free > 0 && claimed.count == free { continue }  // a full batch: there may be more
@@ -178,27 +176,42 @@ public struct JobWorker: Service {
         return (completions, others)
     }
 
-    /// SQLite: writes finished outcomes and claims up to `limit` jobs in one transaction. If it
-    /// fails, nothing was claimed and the outcomes are kept for the next try.
+    /// Writes finished outcomes and claims up to `limit` jobs, in one commit where it can:
+    /// - SQLite: always one transaction. SQLite pays per commit (the WAL frames of every page
+    ///   touched), and outcomes and claims touch the same index pages.
+    /// - PostgreSQL, when every outcome is a completion: one statement
+    ///   (``JobStore/completeAndClaim(_:releasingLocks:queue:limit:worker:now:leaseMilliseconds:in:)``),
+    ///   a round trip and a commit less per cycle. Otherwise the outcomes' transaction, then
+    ///   the claim.
+    ///
+    /// If writing the outcomes fails, nothing was claimed and they are kept for the next try.
     private func flushAndClaim(_ state: WorkerState, limit: Int) async -> [ClaimedJob] {
         let finished = state.takeFinished()
         let now = jobs.now().millisecondsSince1970
         let (completions, others) = Self.split(finished)
+        let lease = configuration.leaseDuration.milliseconds
         do {
-            return try await jobs.database.transaction { db in
-                try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
-                for (job, outcome) in others {
-                    try await jobs.store.settle(job, outcome: outcome, worker: workerID, now: now, on: db)
+            switch jobs.database.engine {
+            case .sqlite:
+                return try await jobs.database.transaction { db in
+                    try await write(completions, others, now: now, on: db)
+                    return try await jobs.store.claimGeneric(
+                        queue: configuration.queue, limit: limit, worker: workerID, now: now, leaseMilliseconds: lease, on: db)
                 }
-                return try await jobs.store.claimGeneric(
-                    queue: configuration.queue, limit: limit, worker: workerID, now: now,
-                    leaseMilliseconds: configuration.leaseDuration.milliseconds, on: db)
+            case .postgres:
+                if others.isEmpty {
+                    return try await jobs.store.completeAndClaim(
+                        completions, releasingLocks: finished.contains { $0.0.lockKey != nil }, queue: configuration.queue,
+                        limit: limit, worker: workerID, now: now, leaseMilliseconds: lease, in: jobs.database)
+                }
+                try await jobs.database.transaction { db in try await write(completions, others, now: now, on: db) }
             }
         } catch {
             logger.warning("recording job outcomes and claiming failed; will retry", metadata: ["error": "\(error)", "count": "\(finished.count)"])
             state.requeueFinished(finished)
             return []
         }
+        return await claim(limit: limit)
     }
 
     /// Writes finished outcomes: completions in one statement, the rest one by one, all in one transaction.
@@ -212,16 +225,19 @@ public struct JobWorker: Service {
                 let releasingLocks = finished.contains { $0.0.lockKey != nil }
                 try await jobs.store.complete(completions, releasingLocks: releasingLocks, worker: workerID, now: now, in: jobs.database)
             } else {
-                try await jobs.database.transaction { db in
-                    try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
-                    for (job, outcome) in others {
-                        try await jobs.store.settle(job, outcome: outcome, worker: workerID, now: now, on: db)
-                    }
-                }
+                try await jobs.database.transaction { db in try await write(completions, others, now: now, on: db) }
             }
         } catch {
             logger.warning("recording job outcomes failed; will retry", metadata: ["error": "\(error)", "count": "\(finished.count)"])
             state.requeueFinished(finished)
+        }
+    }
+
+    /// The outcomes' statements on `db`, inside the caller's transaction.
+    private func write(_ completions: [Completion], _ others: [(ClaimedJob, JobOutcome)], now: Int64, on db: any SQLDatabase) async throws {
+        try await jobs.store.complete(completions, worker: workerID, now: now, on: db)
+        for (job, outcome) in others {
+            try await jobs.store.settle(job, outcome: outcome, worker: workerID, now: now, on: db)
         }
     }
 
