@@ -36,13 +36,18 @@ struct QueueBench: AsyncParsableCommand {
     @Flag(help: "Record no metrics (by default they go to a Prometheus registry, as in `serve` and `worker`).")
     var withoutMetrics = false
 
-    struct Noop: Codable, Sendable {
-        var n: Int
-        /// Seconds since 1970 when enqueued (latency run).
+    /// The enqueue and drain runs' payload: `{}`, as the peers' jobs carry (the raw ceiling's
+    /// `'{}'` args, pgqueuer's empty payload). It still goes through the typed decode.
+    struct Noop: Codable, Sendable {}
+
+    /// The latency run's payload: when the job was enqueued.
+    struct Stamp: Codable, Sendable {
+        /// Seconds since 1970.
         var at: Double
     }
 
     static let noop = JobDefinition<Noop, EmptyResult>(name: "bench.noop", options: JobOptions(queue: "bench", maxAttempts: 1))
+    static let stamped = JobDefinition<Stamp, EmptyResult>(name: "bench.latency", options: JobOptions(queue: "bench", maxAttempts: 1))
 
     func run() async throws {
         var logger = Logger(label: "banksync.bench")
@@ -74,7 +79,7 @@ struct QueueBench: AsyncParsableCommand {
             var p50: [Double] = []
             var p95: [Double] = []
             for _ in 0..<runs {
-                let requests = (0..<jobs).map { JobQueue.Request(Self.noop, Noop(n: $0, at: 0)) }
+                let requests = (0..<jobs).map { _ in JobQueue.Request(Self.noop, Noop()) }
                 if phases.contains(.enqueue) {
                     try await empty(database)
                     batched.append(Double(jobs) / (try await UpsertBench.time { try await queue.enqueueMany(requests) }))
@@ -84,7 +89,7 @@ struct QueueBench: AsyncParsableCommand {
                     single.append(
                         Double(singleJobs)
                             / (try await UpsertBench.time {
-                                for i in 0..<singleJobs { try await queue.enqueue(Self.noop, Noop(n: i, at: 0)) }
+                                for _ in 0..<singleJobs { try await queue.enqueue(Self.noop, Noop()) }
                             }))
                 }
                 if phases.contains(.drain) {
@@ -176,7 +181,7 @@ struct QueueBench: AsyncParsableCommand {
     func latency(queue: JobQueue, logger: Logger) async throws -> (Double, Double) {
         let samples = Mutex<[Double]>([])
         var registry = JobRegistry()
-        registry.register(Self.noop) { payload, _ in
+        registry.register(Self.stamped) { payload, _ in
             let delay = (Date().timeIntervalSince1970 - payload.at) * 1000
             samples.withLock { $0.append(delay) }
             return EmptyResult()
@@ -186,8 +191,8 @@ struct QueueBench: AsyncParsableCommand {
             logger: logger)
         try await withRunning([worker, JobListener(queue: queue, logger: logger)], logger: logger) {
             try await Task.sleep(for: .milliseconds(500))  // listener connected, worker idle
-            for i in 0..<latencyJobs {
-                try await queue.enqueue(Self.noop, Noop(n: i, at: Date().timeIntervalSince1970))
+            for _ in 0..<latencyJobs {
+                try await queue.enqueue(Self.stamped, Stamp(at: Date().timeIntervalSince1970))
                 try await Task.sleep(for: .milliseconds(intervalMs))
             }
             while samples.withLock({ $0.count }) < latencyJobs { try await Task.sleep(for: .milliseconds(10)) }
