@@ -47,10 +47,15 @@ struct Echo: Codable, Sendable, Equatable {
 }
 
 /// Fast settings so tests do not wait on production intervals.
-func fastWorker(_ queue: JobQueue, _ registry: JobRegistry, name: String = "default", concurrency: Int = 4) -> JobWorker {
+func fastWorker(
+    _ queue: JobQueue, _ registry: JobRegistry, name: String = "default", concurrency: Int = 4,
+    shutdownDeadline: Duration = .seconds(2), cancellationGrace: Duration = .seconds(5)
+) -> JobWorker {
     JobWorker(
         queue: queue, registry: registry,
-        configuration: .init(queue: name, concurrency: concurrency, leaseDuration: .seconds(5), pollInterval: .milliseconds(50), shutdownDeadline: .seconds(2)),
+        configuration: .init(
+            queue: name, concurrency: concurrency, leaseDuration: .seconds(5), pollInterval: .milliseconds(50),
+            shutdownDeadline: shutdownDeadline, cancellationGrace: cancellationGrace),
         logger: testLogger())
 }
 

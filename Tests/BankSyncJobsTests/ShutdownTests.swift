@@ -21,10 +21,7 @@ struct ShutdownTests {
             }
             let short = try await queue.enqueue(definition, Ping(n: 300))
             let long = try await queue.enqueue(definition, Ping(n: 60_000))
-            let worker = JobWorker(
-                queue: queue, registry: registry,
-                configuration: .init(concurrency: 4, leaseDuration: .seconds(5), pollInterval: .milliseconds(50), shutdownDeadline: .seconds(1)),
-                logger: testLogger())
+            let worker = fastWorker(queue, registry, shutdownDeadline: .seconds(1))
             let clock = ContinuousClock()
             let begin = clock.now
             try await withServices([worker]) {
@@ -83,12 +80,7 @@ struct StubbornShutdownTests {
                 return EmptyResult()
             }
             let job = try await queue.enqueue(definition, Ping(n: 1))
-            let worker = JobWorker(
-                queue: queue, registry: registry,
-                configuration: .init(
-                    concurrency: 2, leaseDuration: .seconds(5), pollInterval: .milliseconds(50), shutdownDeadline: .milliseconds(200),
-                    cancellationGrace: .milliseconds(300)),
-                logger: testLogger())
+            let worker = fastWorker(queue, registry, concurrency: 2, shutdownDeadline: .milliseconds(200), cancellationGrace: .milliseconds(300))
             let clock = ContinuousClock()
             let begin = clock.now
             try await withServices([worker]) {

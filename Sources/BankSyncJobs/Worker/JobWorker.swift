@@ -176,13 +176,13 @@ public struct JobWorker: Service {
         return (completions, others)
     }
 
-    /// Writes finished outcomes and claims up to `limit` jobs, in one commit where it can:
-    /// - SQLite: always one transaction. SQLite pays per commit (the WAL frames of every page
-    ///   touched), and outcomes and claims touch the same index pages.
-    /// - PostgreSQL, when every outcome is a completion: one statement
-    ///   (``JobStore/completeAndClaim(_:releasingLocks:queue:limit:worker:now:leaseMilliseconds:in:)``),
-    ///   a round trip and a commit less per cycle. Otherwise the outcomes' transaction, then
-    ///   the claim.
+    /// Writes finished outcomes and claims up to `limit` jobs, in one commit where it can.
+    /// When every outcome is a completion (the usual case):
+    /// ``JobStore/completeAndClaim(_:releasingLocks:queue:limit:worker:now:leaseMilliseconds:in:)``,
+    /// on PostgreSQL one statement, a round trip and a commit less per cycle. Otherwise:
+    /// - SQLite: the outcomes and the claim in one transaction. SQLite pays per commit (the WAL
+    ///   frames of every page touched), and outcomes and claims touch the same index pages.
+    /// - PostgreSQL: the outcomes' transaction, then the claim.
     ///
     /// If writing the outcomes fails, nothing was claimed and they are kept for the next try.
     private func flushAndClaim(_ state: WorkerState, limit: Int) async -> [ClaimedJob] {
@@ -191,6 +191,11 @@ public struct JobWorker: Service {
         let (completions, others) = Self.split(finished)
         let lease = configuration.leaseDuration.milliseconds
         do {
+            if others.isEmpty {
+                return try await jobs.store.completeAndClaim(
+                    completions, releasingLocks: finished.contains { $0.0.lockKey != nil }, queue: configuration.queue,
+                    limit: limit, worker: workerID, now: now, leaseMilliseconds: lease, in: jobs.database)
+            }
             switch jobs.database.engine {
             case .sqlite:
                 return try await jobs.database.transaction { db in
@@ -199,11 +204,6 @@ public struct JobWorker: Service {
                         queue: configuration.queue, limit: limit, worker: workerID, now: now, leaseMilliseconds: lease, on: db)
                 }
             case .postgres:
-                if others.isEmpty {
-                    return try await jobs.store.completeAndClaim(
-                        completions, releasingLocks: finished.contains { $0.0.lockKey != nil }, queue: configuration.queue,
-                        limit: limit, worker: workerID, now: now, leaseMilliseconds: lease, in: jobs.database)
-                }
                 try await jobs.database.transaction { db in try await write(completions, others, now: now, on: db) }
             }
         } catch {
